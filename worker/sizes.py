@@ -1,0 +1,81 @@
+"""Aspect ratio → pixel size: the one resolution table of the project.
+
+A model is trained around a base resolution (512 px for SD1.x, 768 for SD2.x, 1024 for SDXL); images far from
+base² pixels come out broken (duplicated subjects, mush). So a requested ratio is met with sides that are
+multiples of the model's size step and an area within ±10 % of base², choosing the ratio closest to the request.
+SDXL was trained on a fixed bucket list, so at base 1024 only those buckets are offered.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# Base resolutions by model family; "demo" is the bundled model's native size.
+BASE_RESOLUTION: dict[str, int] = {"sd1": 512, "sd2": 768, "sdxl": 1024, "demo": 128}
+
+# Sides must be multiples of this: latent factor 8 × the UNet's total downsampling of 8.
+DEFAULT_SIZE_STEP = 64
+
+AREA_TOLERANCE = 0.10
+
+# SDXL training buckets (SDXL paper, appendix), as (width, height) with width ≥ height; the
+# transposed sizes are buckets too.
+SDXL_BUCKETS: tuple[tuple[int, int], ...] = (
+    (1024, 1024), (1088, 960), (1088, 896), (1152, 896), (1152, 832), (1216, 832), (1280, 768),
+    (1344, 768), (1344, 704), (1408, 704), (1472, 704), (1536, 640), (1600, 640), (1664, 576),
+    (1728, 576), (1792, 576), (1856, 512), (1920, 512), (1984, 512), (2048, 512),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """A reduced width:height ratio such as 16:9."""
+
+    width: int
+    height: int
+
+    @classmethod
+    def of(cls, width: int, height: int) -> Aspect:
+        g = math.gcd(width, height)
+        return cls(width // g, height // g)
+
+    @property
+    def ratio(self) -> float:
+        return self.width / self.height
+
+    def __str__(self) -> str:
+        return f"{self.width}:{self.height}"
+
+
+def _candidates(base: int, step: int) -> list[tuple[int, int]]:
+    if base == 1024 and step == DEFAULT_SIZE_STEP:
+        return [*SDXL_BUCKETS, *((h, w) for w, h in SDXL_BUCKETS if w != h)]
+    target = base * base
+    low, high = target * (1 - AREA_TOLERANCE), target * (1 + AREA_TOLERANCE)
+    sizes = []
+    # Ratios are limited to 1:4..4:1, so no side exceeds 2 × base (area at most 1.1 base²).
+    for w in range(step, 3 * base + step, step):
+        for h in range(step, 3 * base + step, step):
+            if low <= w * h <= high:
+                sizes.append((w, h))
+    return sizes
+
+
+def size_for_aspect(aspect: Aspect, base: int, step: int = DEFAULT_SIZE_STEP) -> tuple[int, int]:
+    """Return (width, height) for ``aspect`` on a model of base resolution ``base``.
+
+    The result has sides divisible by ``step``, an area within ±10 % of ``base``² (or an SDXL bucket at
+    base 1024), and the ratio closest to the request in log space; ties go to the area closest to base².
+    Raises ValueError when ``base`` is not a positive multiple of ``step``.
+    """
+    if base <= 0 or step <= 0 or base % step:
+        raise ValueError(f"base resolution {base} must be a positive multiple of {step}")
+    want = math.log(aspect.ratio)
+    target = base * base
+
+    def distance(size: tuple[int, int]) -> tuple[float, int]:
+        w, h = size
+        return (round(abs(math.log(w / h) - want), 9), abs(w * h - target))
+
+    return min(_candidates(base, step), key=distance)

@@ -1,0 +1,186 @@
+"""The job spec: the versioned, JSON-only contract between the bot and the workers.
+
+Everything a worker needs to make a job's images is in its spec, so a spec kept in Redis is enough to
+regenerate the same pixels later. Specs travel as JSON (never pickle); unknown fields and versions are
+rejected, so an old worker never half-understands a newer bot.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SPEC_VERSION = 1
+
+MAX_SEED = 2**32 - 1
+
+
+class JobSpecError(ValueError):
+    """A job spec that cannot be accepted; ``message`` is safe to show a user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class JobKind(StrEnum):
+    IMAGINE = "imagine"
+    VARIATION = "variation"
+    UPSCALE = "upscale"
+    REROLL = "reroll"
+
+
+class Mode(StrEnum):
+    FAST = "fast"
+    RELAX = "relax"
+
+
+class Strength(StrEnum):
+    """How far a follow-up moves from its source: variations are strong|subtle, upscales subtle|creative."""
+
+    STRONG = "strong"
+    SUBTLE = "subtle"
+    CREATIVE = "creative"
+
+
+_STRENGTHS: dict[JobKind, frozenset[Strength]] = {
+    JobKind.VARIATION: frozenset({Strength.STRONG, Strength.SUBTLE}),
+    JobKind.UPSCALE: frozenset({Strength.SUBTLE, Strength.CREATIVE}),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WeightedPrompt(_Strict):
+    """One part of a multi-prompt (``hot:: dog::2``)."""
+
+    text: str
+    weight: float = 1.0
+
+
+class PromptFields(_Strict):
+    """A parsed /imagine prompt: what the user asked for, after flags and defaults.
+
+    This is exactly the object ``imagine parse --json`` prints for each expanded job.
+    """
+
+    prompts: list[WeightedPrompt] = Field(min_length=1)
+    negative: str | None = None
+    aspect: str = "1:1"
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    stylize: int = Field(default=100, ge=0, le=1000)
+    chaos: int = Field(default=0, ge=0, le=100)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    quality: Literal[0.25, 0.5, 1.0, 2.0] = 1.0
+    stop: int = Field(default=100, ge=10, le=100)
+    tile: bool = False
+    repeat: int = Field(default=1, ge=1, le=4)
+    raw: bool = False
+    mode: Mode | None = None
+    model: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The prompt as one line, with ``::`` weights where they are not 1."""
+        if len(self.prompts) == 1 and self.prompts[0].weight == 1.0:
+            return self.prompts[0].text
+        return " ".join(f"{p.text}::{p.weight:g}" for p in self.prompts)
+
+
+class Requester(_Strict):
+    """Who asked, and where to deliver: ``guild_id`` is None in a DM."""
+
+    user_id: int
+    channel_id: int
+    guild_id: int | None = None
+
+
+class Parent(_Strict):
+    """The job and image (1-4; 1 for an upscale's single image) a follow-up starts from."""
+
+    job_id: str
+    index: int = Field(ge=1, le=4)
+
+
+class JobSpec(_Strict):
+    """One unit of work for a worker."""
+
+    version: int = SPEC_VERSION
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    kind: JobKind
+    prompt: PromptFields
+    seed: int = Field(ge=0, le=MAX_SEED)
+    steps: int = Field(ge=1, le=200)
+    guidance: float = Field(ge=0, le=30)
+    requester: Requester
+    mode: Mode = Mode.FAST
+    strength: Strength | None = None
+    parent: Parent | None = None
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> JobSpec:
+        if self.version != SPEC_VERSION:
+            raise ValueError(f"unsupported job spec version {self.version} (this worker speaks {SPEC_VERSION})")
+        allowed = _STRENGTHS.get(self.kind)
+        if allowed is None and self.strength is not None:
+            raise ValueError(f"{self.kind} jobs take no strength")
+        if allowed is not None and self.strength not in allowed:
+            names = " or ".join(sorted(allowed))
+            raise ValueError(f"{self.kind} jobs need strength {names}, not {self.strength}")
+        follow_up = self.kind is not JobKind.IMAGINE
+        if follow_up and self.parent is None:
+            raise ValueError(f"{self.kind} jobs must name their parent job")
+        if not follow_up and self.parent is not None:
+            raise ValueError("imagine jobs have no parent")
+        return self
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, data: str | bytes | dict[str, Any]) -> JobSpec:
+        """Parse and validate a spec; raises JobSpecError with a readable reason."""
+        try:
+            if isinstance(data, dict):
+                return cls.model_validate(data)
+            return cls.model_validate_json(data)
+        except ValidationError as exc:
+            raise JobSpecError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in err["loc"]) or "spec"
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}")
+    return "invalid job spec: " + "; ".join(parts)
+
+
+# Stylize → classifier-free guidance. Midjourney's --stylize trades prompt literalness for the house
+# aesthetic; here low stylize follows the prompt hard (high guidance) and high stylize relaxes guidance
+# while the engine blends in more house style. 0 → 9.0, 100 (default) → 7.0, 1000 → 4.0, piecewise linear.
+_GUIDANCE_POINTS: tuple[tuple[int, float], ...] = ((0, 9.0), (100, 7.0), (1000, 4.0))
+
+
+def guidance_for_stylize(stylize: int) -> float:
+    """The guidance scale for a --stylize value (0–1000)."""
+    if not 0 <= stylize <= 1000:
+        raise ValueError(f"stylize {stylize} is outside 0–1000")
+    for (x0, y0), (x1, y1) in itertools.pairwise(_GUIDANCE_POINTS):
+        if stylize <= x1:
+            return round(y0 + (y1 - y0) * (stylize - x0) / (x1 - x0), 4)
+    raise AssertionError("unreachable")
+
+
+# --quality multiplies the configured step count.
+def steps_for_quality(base_steps: int, quality: float) -> int:
+    """Denoising steps for --quality (.25, .5, 1, 2) given the configured base step count."""
+    return max(1, round(base_steps * quality))
