@@ -1,0 +1,102 @@
+"""The job spec: versioned, JSON only, strict about what it accepts."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from worker.spec import (
+    JobKind,
+    JobSpec,
+    JobSpecError,
+    Parent,
+    PromptFields,
+    Requester,
+    Strength,
+    WeightedPrompt,
+    guidance_for_stylize,
+    steps_for_quality,
+)
+
+
+def _prompt(**kw) -> PromptFields:
+    return PromptFields(prompts=[WeightedPrompt(text="a lighthouse at dusk")], width=512, height=512, **kw)
+
+
+def _spec(**kw) -> JobSpec:
+    fields = {"kind": JobKind.IMAGINE, "prompt": _prompt(), "seed": 42, "steps": 20, "guidance": 7.0}
+    fields["requester"] = Requester(user_id=1, channel_id=2, guild_id=3)
+    fields.update(kw)
+    return JobSpec(**fields)
+
+
+def test_round_trips_through_json():
+    """A spec written as JSON reads back equal, so a stored spec can regenerate its job."""
+    spec = _spec(prompt=_prompt(negative="fog", tile=True, chaos=30))
+    text = spec.to_json()
+    assert json.loads(text)["prompt"]["negative"] == "fog"
+    assert JobSpec.from_json(text) == spec
+    assert JobSpec.from_json(json.loads(text)) == spec
+
+
+def test_unknown_version_is_rejected_with_reason():
+    """A spec from a newer bot is refused, naming the version, instead of being half understood."""
+    data = json.loads(_spec().to_json()) | {"version": 99}
+    with pytest.raises(JobSpecError, match="version 99"):
+        JobSpec.from_json(data)
+
+
+def test_unknown_field_is_rejected():
+    """Extra fields are an error: a typo in a producer must not pass silently."""
+    data = json.loads(_spec().to_json()) | {"colour": "blue"}
+    with pytest.raises(JobSpecError, match="colour"):
+        JobSpec.from_json(data)
+
+
+def test_follow_ups_need_a_parent_and_a_fitting_strength():
+    """Variations are strong|subtle, upscales subtle|creative, and both name their parent."""
+    parent = Parent(job_id="abc", index=2)
+    ok = _spec(kind=JobKind.VARIATION, strength=Strength.SUBTLE, parent=parent)
+    assert ok.parent == parent
+    with pytest.raises(ValueError, match="parent"):
+        _spec(kind=JobKind.UPSCALE, strength=Strength.CREATIVE)
+    with pytest.raises(ValueError, match="creative or subtle"):
+        _spec(kind=JobKind.UPSCALE, strength=Strength.STRONG, parent=parent)
+    with pytest.raises(ValueError, match="no parent"):
+        _spec(parent=parent)
+
+
+def test_out_of_range_values_are_rejected():
+    """Seeds, indexes and prompt fields outside their ranges fail validation with the field named."""
+    data = json.loads(_spec().to_json())
+    data["seed"] = 2**32
+    with pytest.raises(JobSpecError, match="seed"):
+        JobSpec.from_json(data)
+    with pytest.raises(JobSpecError, match="stylize"):
+        JobSpec.from_json(json.loads(_spec().to_json()) | {"prompt": _prompt().model_dump() | {"stylize": 5000}})
+
+
+def test_prompt_text_shows_weights():
+    """A multi-prompt renders back in the :: syntax; a plain prompt stays plain."""
+    multi = PromptFields(
+        prompts=[WeightedPrompt(text="hot", weight=1), WeightedPrompt(text="dog", weight=2)], width=64, height=64
+    )
+    assert multi.text == "hot::1 dog::2"
+    assert _prompt().text == "a lighthouse at dusk"
+
+
+def test_stylize_lowers_guidance_monotonically():
+    """Higher --stylize means lower guidance (looser prompt following), from 9 at 0 to 4 at 1000."""
+    values = [guidance_for_stylize(s) for s in range(0, 1001, 50)]
+    assert values[0] == 9.0 and values[-1] == 4.0 and guidance_for_stylize(100) == 7.0
+    assert all(a >= b for a, b in itertools.pairwise(values))
+    with pytest.raises(ValueError):
+        guidance_for_stylize(1001)
+
+
+def test_quality_scales_steps():
+    """--quality multiplies the configured steps and never reaches zero."""
+    assert [steps_for_quality(20, q) for q in (0.25, 0.5, 1, 2)] == [5, 10, 20, 40]
+    assert steps_for_quality(1, 0.25) == 1
