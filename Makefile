@@ -11,7 +11,7 @@ $(BIN)/imagine: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip show -q torch >/dev/null 2>&1 || $(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -q -e ".[worker,dev]"
+	$(BIN)/python -m pip install -q -e ".[worker,local,dev]"
 	touch $@
 
 install: $(BIN)/imagine
