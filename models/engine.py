@@ -1,0 +1,294 @@
+"""The generation engine the worker calls: one loaded model, and ``run(spec)`` for every job kind.
+
+* imagine / reroll: four images in one batched denoising run (CFG batched too), cell i from seed ``seed + i``
+  so any cell can be regenerated alone; then a 2×2 grid.
+* variation: four images by img2img from the source cell; strength 0.85 (strong: new composition, same
+  subject and palette) or 0.5 (subtle: same composition, new details).
+* upscale: one image at 2× per side: Lanczos, then img2img refinement at strength 0.25 (subtle: sharpen what is
+  there) or 0.45 (creative: invent new fine detail), with VAE tiling for large outputs.
+
+Steps are ``steps_for_quality(settings.steps, quality)``; guidance is the spec's. Out of GPU memory, a batch is
+retried one image at a time before the job fails with an ``EngineError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+import torch
+from PIL import Image
+
+from models import device as devices
+from models import loader
+from models.encode import ImageInfo
+from models.grid import make_grid
+from models.preview import projection_for
+from models.prompting import build_conditioning, negative_text
+from models.result import EngineResult, Progress
+from models.sampling import Cancelled, StepHooks
+from models.settings import EngineSettings
+from models.tiling import seamless
+from worker.sizes import DEFAULT_SIZE_STEP
+from worker.spec import JobKind, JobSpec, Strength, steps_for_quality
+
+__all__ = ["Cancelled", "Engine", "EngineError", "EngineResult", "Progress"]
+
+logger = logging.getLogger(__name__)
+
+# img2img strength: the share of the noise schedule re-run from the source (1.0 ignores the source).
+VARIATION_STRENGTH = {Strength.STRONG: 0.85, Strength.SUBTLE: 0.5}
+UPSCALE_STRENGTH = {Strength.SUBTLE: 0.25, Strength.CREATIVE: 0.45}
+UPSCALE_FACTOR = 2
+GRID_SIZE = 4
+
+
+class EngineError(Exception):
+    """A job the engine cannot do; ``message`` is safe to show the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Engine:
+    """A loaded model, ready to run jobs one at a time (pipelines are not thread-safe)."""
+
+    def __init__(self, model: loader.LoadedModel, placement: devices.Placement, settings: EngineSettings):
+        self.model = model
+        self.placement = placement
+        self.settings = settings
+        self.name = model.name
+        self.device = placement.device
+        self.dtype = placement.dtype
+        self.family = model.family
+        self.base_resolution = model.base_resolution
+        self.size_step = DEFAULT_SIZE_STEP
+        self.load_seconds = 0.0
+        self.projection = projection_for(model.family, model.pipe.vae)
+
+    @classmethod
+    def load(cls, settings: EngineSettings | None = None) -> Engine:
+        """Load the configured model once per process; raises loader.ModelLoadError."""
+        started = time.perf_counter()
+        settings = settings or EngineSettings()
+        try:
+            placement = devices.choose(settings)
+        except ValueError as exc:
+            raise loader.ModelLoadError(str(exc)) from exc
+        engine = cls(loader.load(settings, placement), placement, settings)
+        engine.load_seconds = time.perf_counter() - started
+        return engine
+
+    def run(
+        self,
+        spec: JobSpec,
+        source: Image.Image | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> EngineResult:
+        """Make a job's images; raises Cancelled, or EngineError with a user-facing message."""
+        started = time.perf_counter()
+        self._check(spec, source)
+        hooks = StepHooks(
+            stop_percent=spec.prompt.stop if spec.kind is not JobKind.UPSCALE else 100,
+            progress=progress,
+            should_cancel=should_cancel,
+            preview_every=self.settings.preview_every,
+            projection=self.projection,
+        )
+        if should_cancel is not None and should_cancel():
+            raise Cancelled()
+        logger.info("job %s: %s %sx%s seed %s", spec.id, spec.kind, spec.prompt.width, spec.prompt.height, spec.seed)
+        timings: dict[str, float] = {}
+        with torch.inference_mode(), self.placement.autocast(), self._seamless(spec.prompt.tile):
+            if spec.kind is JobKind.UPSCALE:
+                assert source is not None and spec.strength is not None  # checked in _check
+                width, height = _even_size(source.width * UPSCALE_FACTOR, source.height * UPSCALE_FACTOR)
+                image = source.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+                images = self._generate(spec, 1, hooks, timings, width, height, image, UPSCALE_STRENGTH[spec.strength])
+            else:
+                width, height = spec.prompt.width, spec.prompt.height
+                image, strength = None, None
+                if spec.kind is JobKind.VARIATION:
+                    assert source is not None and spec.strength is not None
+                    image = source.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+                    strength = VARIATION_STRENGTH[spec.strength]
+                images = self._generate(spec, GRID_SIZE, hooks, timings, width, height, image, strength)
+        return self._result(spec, images, width, height, timings, started)
+
+    # -- the generation steps -------------------------------------------------------------------------------
+
+    def _generate(
+        self,
+        spec: JobSpec,
+        count: int,
+        hooks: StepHooks,
+        timings: dict[str, float],
+        width: int,
+        height: int,
+        image: Image.Image | None,
+        strength: float | None,
+    ) -> list[Image.Image]:
+        # 1. Encode the prompt: weights, --no, house style, and per-image --chaos, in one text-encoder batch.
+        clock = time.perf_counter()
+        pipe = self.model.pipe if image is None else self.model.img2img
+        try:
+            cond = build_conditioning(pipe, spec.prompt, spec.seed, count, self.settings)
+        except ValueError as exc:
+            raise EngineError(str(exc)) from exc
+        timings["encode_prompt"] = time.perf_counter() - clock
+
+        # 2. Denoise all images in one batch (one image at a time if the batch does not fit on the GPU).
+        clock = time.perf_counter()
+        common = {
+            "guidance_scale": spec.guidance,
+            "num_inference_steps": steps_for_quality(self.settings.steps, spec.prompt.quality),
+            "output_type": "latent",
+            "callback_on_step_end": hooks,
+            "callback_on_step_end_tensor_inputs": ["latents"],
+        }
+        if image is None:
+            common.update(width=width, height=height)
+        else:
+            common.update(strength=strength)
+
+        def denoise(rows: list[int]) -> torch.Tensor:
+            part = cond if len(rows) == cond.batch else cond.select(rows[0])
+            generators = [torch.Generator("cpu").manual_seed(spec.seed + i) for i in rows]
+            extra = {} if image is None else {"image": [image] * len(rows)}
+            return pipe(**part.pipeline_kwargs(), generator=generators, **common, **extra).images
+
+        latents = self._batched(denoise, count, "denoise", width, height)
+        timings["denoise"] = time.perf_counter() - clock
+
+        # 3. Decode with the VAE (tiled for large images), then convert to PIL.
+        clock = time.perf_counter()
+        images = self._batched(
+            lambda rows: self._decode(latents[rows[0] : rows[-1] + 1]), count, "decode", width, height
+        )
+        timings["decode"] = time.perf_counter() - clock
+        return self.model.pipe.image_processor.postprocess(images, output_type="pil")
+
+    def _decode(self, latents: torch.Tensor) -> torch.Tensor:
+        vae = self.model.pipe.vae
+        # An fp16 SDXL VAE overflows to NaN; such VAEs say so with force_upcast, and decode in fp32.
+        upcast = vae.dtype == torch.float16 and bool(getattr(vae.config, "force_upcast", False))
+        if upcast:
+            vae.to(torch.float32)
+        try:
+            latents = latents.to(vae.device, vae.dtype) / vae.config.scaling_factor
+            return vae.decode(latents, return_dict=False)[0]
+        finally:
+            if upcast:
+                vae.to(torch.float16)
+
+    def _batched(self, work: Callable[[list[int]], torch.Tensor], count: int, stage: str, width: int, height: int):
+        """``work`` on all rows at once; on CUDA out-of-memory, retried one row at a time."""
+        try:
+            with self._vae_tiling(max(width, height) > self.settings.vae_tiling_above):
+                return work(list(range(count)))
+        except torch.OutOfMemoryError:
+            if count == 1:
+                raise EngineError(_oom_message(width, height)) from None
+            logger.warning(
+                "%s: out of memory for %s images at %sx%s; retrying one at a time", stage, count, width, height
+            )
+        self._free_memory()
+        try:
+            with self._vae_tiling(max(width, height) > self.settings.vae_tiling_above):
+                return torch.cat([work([i]) for i in range(count)])
+        except torch.OutOfMemoryError:
+            self._free_memory()
+            raise EngineError(_oom_message(width, height)) from None
+
+    # -- checks, context and results --------------------------------------------------------------------------
+
+    def _check(self, spec: JobSpec, source: Image.Image | None) -> None:
+        wanted = spec.prompt.model
+        if wanted is not None and self.settings.aliases.get(wanted, wanted) != self.name:
+            raise EngineError(f"this worker runs model {self.name!r}, not {wanted!r}")
+        needs_source = spec.kind in (JobKind.VARIATION, JobKind.UPSCALE)
+        if needs_source and source is None:
+            raise EngineError(f"{spec.kind} jobs need the source image")
+        if not needs_source and source is not None:
+            raise EngineError(f"{spec.kind} jobs take no source image")
+        step = self.model.pipe.vae_scale_factor
+        if spec.prompt.width % step or spec.prompt.height % step:
+            raise EngineError(f"size {spec.prompt.width}x{spec.prompt.height} is not a multiple of {step} pixels")
+
+    @contextlib.contextmanager
+    def _seamless(self, enabled: bool) -> Iterator[None]:
+        with seamless(self.model.pipe.unet, self.model.pipe.vae, enabled=enabled):
+            yield
+
+    @contextlib.contextmanager
+    def _vae_tiling(self, enabled: bool) -> Iterator[None]:
+        vae = self.model.pipe.vae
+        if not enabled:
+            yield
+            return
+        vae.enable_tiling()
+        try:
+            yield
+        finally:
+            vae.disable_tiling()
+
+    def _free_memory(self) -> None:
+        if self.device == "cuda":
+            torch.cuda.empty_cache()
+
+    def _result(
+        self,
+        spec: JobSpec,
+        images: list[Image.Image],
+        width: int,
+        height: int,
+        timings: dict[str, float],
+        started: float,
+    ) -> EngineResult:
+        steps = steps_for_quality(self.settings.steps, spec.prompt.quality)
+
+        def info(seed: int) -> ImageInfo:
+            return ImageInfo(
+                prompt=spec.prompt.text,
+                negative=negative_text(spec.prompt, self.settings),
+                seed=seed,
+                steps=steps,
+                guidance=spec.guidance,
+                width=width,
+                height=height,
+                model=self.name,
+                job_id=spec.id,
+                sampler="DPM++ 2M Karras" if self.settings.karras_sigmas else "DPM++ 2M",
+            )
+
+        clock = time.perf_counter()
+        grid = make_grid(images) if len(images) == GRID_SIZE else None
+        timings["grid"] = time.perf_counter() - clock
+        seconds = time.perf_counter() - started
+        logger.info("job %s: %s done in %.2fs", spec.id, spec.kind, seconds)
+        return EngineResult(
+            images=images,
+            grid=grid,
+            seed=spec.seed,
+            width=width,
+            height=height,
+            seconds=seconds,
+            model=self.name,
+            infos=[info(spec.seed + i) for i in range(len(images))],
+            grid_info=info(spec.seed) if grid is not None else None,
+            timings=timings,
+            max_file_bytes=self.settings.max_file_bytes,
+        )
+
+
+def _even_size(width: int, height: int, multiple: int = 8) -> tuple[int, int]:
+    # The VAE needs sides divisible by its 8× downsampling; engine outputs already are, other images get trimmed.
+    return width - width % multiple, height - height % multiple
+
+
+def _oom_message(width: int, height: int) -> str:
+    return f"out of GPU memory at {width}x{height}, even one image at a time; try a smaller size or lower --quality"

@@ -1,0 +1,56 @@
+"""What the engine hands back: progress reports while it works, and the finished images."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from models.encode import DISCORD_LIMIT, ImageInfo, encode_image
+
+
+@dataclass
+class Progress:
+    """One denoising step done: ``step`` of ``total``; ``preview`` every ``preview_every`` steps, else None."""
+
+    step: int
+    total: int
+    preview: Image.Image | None = None
+
+
+@dataclass
+class EngineResult:
+    """Four cells and their 2×2 grid (or one image and no grid for an upscale), with how they were made.
+
+    ``infos[i]`` describes ``images[i]`` (cell i+1 has seed ``seed + i``); ``timings`` holds seconds per
+    stage (``encode_prompt``, ``denoise``, ``decode``, ``grid``).
+    """
+
+    images: list[Image.Image]
+    grid: Image.Image | None
+    seed: int
+    width: int
+    height: int
+    seconds: float
+    model: str
+    infos: list[ImageInfo] = field(default_factory=list)
+    grid_info: ImageInfo | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    max_file_bytes: int = DISCORD_LIMIT
+
+    def files(self) -> dict[str, bytes]:
+        """Encoded files with metadata: ``grid.png`` (grids only) and ``1.png``…; WebP/JPEG names when too big.
+
+        Records the encoding time in ``timings["files"]``.
+        """
+        started = time.perf_counter()
+        files: dict[str, bytes] = {}
+        if self.grid is not None and self.grid_info is not None:
+            ext, data = encode_image(self.grid, self.grid_info, self.max_file_bytes)
+            files[f"grid.{ext}"] = data
+        for index, (image, info) in enumerate(zip(self.images, self.infos, strict=True), start=1):
+            ext, data = encode_image(image, info, self.max_file_bytes)
+            files[f"{index}.{ext}"] = data
+        self.timings["files"] = time.perf_counter() - started
+        return files

@@ -1,0 +1,59 @@
+"""Engine settings: which model, where it runs, and the knobs of the house look. Env prefix ``IMAGINE_``.
+
+Built once in a process's ``main()`` (worker or CLI), never at import. Every field is an environment variable,
+e.g. ``IMAGINE_MODEL=sdxl``, ``IMAGINE_ALIASES='{"sdxl": "stabilityai/stable-diffusion-xl-base-1.0"}'``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOUSE_STYLE = "beautiful composition, soft cinematic lighting, rich color, highly detailed"
+DEFAULT_NEGATIVE = "lowres, blurry, jpeg artifacts, watermark, signature, text"
+
+
+class EngineSettings(BaseSettings):
+    """How the generation engine loads its model and shapes its pictures."""
+
+    model_config = SettingsConfigDict(env_prefix="IMAGINE_", extra="ignore")
+
+    # "demo" (the bundled model), a local diffusers folder, a hub id, a single-file .safetensors checkpoint,
+    # or an alias from ``aliases``.
+    model: str = "demo"
+    # Configs for a single-file checkpoint: a local diffusers folder (or cached hub id) of the same family.
+    single_file_config: str | None = None
+    aliases: dict[str, str] = Field(default_factory=dict)
+    # Seconds to wait on the model hub before giving up; HF_HUB_OFFLINE=1 skips the hub entirely.
+    hub_timeout: float = Field(default=10.0, gt=0)
+
+    device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
+    dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    # On CPUs with native bf16 (AVX512-BF16/AMX) autocast roughly halves the UNet time; off by default
+    # because elsewhere it is slower than fp32 and pixels differ from the fp32 reference.
+    cpu_bf16_autocast: bool = False
+    compile_unet: bool = False
+
+    # Denoising steps at --quality 1; the demo model is trained for about 20 DPM-Solver++ steps.
+    steps: int = Field(default=20, ge=1, le=200)
+    karras_sigmas: bool = True
+    # A preview image goes with every n-th progress report; 0 disables previews.
+    preview_every: int = Field(default=5, ge=0)
+
+    house_style: str = DEFAULT_HOUSE_STYLE
+    # Share of the house-style embedding blended into the prompt at --stylize 1000 (linear below that).
+    house_style_weight: float = Field(default=0.5, ge=0, le=1)
+    default_negative: str = DEFAULT_NEGATIVE
+    # Prompt-embedding noise at --chaos 100, as a multiple of each token's own spread.
+    chaos_scale: float = Field(default=0.6, ge=0)
+
+    # Decode with the VAE in tiles when an output side exceeds this many pixels (bounds decoder memory).
+    vae_tiling_above: int = Field(default=1536, ge=64)
+    # Discord's attachment limit; larger grids are re-encoded (see models/encode.py).
+    max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+    def resolve_model(self) -> str:
+        """The model an alias stands for (or the name itself)."""
+        return self.aliases.get(self.model, self.model)
