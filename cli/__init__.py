@@ -13,6 +13,7 @@ import sys
 # name → (module, one-line help). Modules are imported lazily, on use.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "parse": ("cli.parse", "show how a prompt is understood"),
+    "worker": ("cli.worker", "run a generation worker"),
 }
 
 

@@ -1,0 +1,55 @@
+"""Every Redis key and queue name the queue side uses, defined once.
+
+Each entry says what the key holds and how long it lives. RQ's own keys (``rq:job:*``, ``rq:queue:*``,
+registries and its per-user ``rq:rl:*`` concurrency sets) are named by RQ; the ones we derive from are here.
+"""
+
+from __future__ import annotations
+
+from worker.spec import Mode
+
+PREFIX = "imagine"
+
+# RQ queue names, one per mode. Workers list them fast first, so fast jobs are always served before relax.
+QUEUE_NAMES: dict[Mode, str] = {Mode.FAST: f"{PREFIX}-fast", Mode.RELAX: f"{PREFIX}-relax"}
+
+# Dotted name of the job function: the bot enqueues by name and never imports worker runtime code.
+TASK = "worker.tasks.run_job"
+
+# Stream of job events (queued/started/progress/done/failed/cancelled), trimmed to about
+# settings.events_maxlen entries (MAXLEN ~); consumers read it through a consumer group.
+EVENTS = f"{PREFIX}:events"
+
+# Sorted set of every admitted job not yet finished (member job id, score = safety-net deadline as a Unix
+# time). Lives until empty; entries leave on done/failed/cancelled, or when their deadline passes.
+INFLIGHT = f"{PREFIX}:inflight"
+
+
+def spec(job_id: str) -> str:
+    """The job's spec as JSON; kept settings.spec_ttl (30 days) so follow-ups can regenerate images."""
+    return f"{PREFIX}:spec:{job_id}"
+
+
+def final(job_id: str) -> str:
+    """The job's outcome as JSON, set once (SET NX) with its terminal event; the idempotency key. spec_ttl."""
+    return f"{PREFIX}:final:{job_id}"
+
+
+def cancel(job_id: str) -> str:
+    """Present while a cancel was asked for; the worker polls it between steps. Lives settings.spec_ttl."""
+    return f"{PREFIX}:cancel:{job_id}"
+
+
+def user_jobs(user_id: int) -> str:
+    """Sorted set of one user's admitted, unfinished jobs (score = deadline), like INFLIGHT. Until empty."""
+    return f"{PREFIX}:user:{user_id}:jobs"
+
+
+def user_rate_limit(user_id: int) -> str:
+    """RQ RateLimit key for a user's concurrent jobs; RQ keeps ``rq:rl:<this>`` sets while jobs are held."""
+    return f"{PREFIX}:user:{user_id}"
+
+
+def image(job_id: str, name: str) -> str:
+    """One encoded image (grid.png, 1.png…, preview.png) in the Redis result store; settings.image_ttl (24 h)."""
+    return f"{PREFIX}:img:{job_id}:{name}"

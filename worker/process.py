@@ -1,0 +1,180 @@
+"""The worker process: load the engine once, then run jobs in-process until told to stop.
+
+RQ's default Worker forks a work-horse per job, which would reload the model for every job and breaks CUDA
+after fork. ``ImagineWorker`` is an RQ SimpleWorker (jobs run in this process) that keeps what the fork gave:
+
+- job timeouts: SimpleWorker's signal death penalty (SIGALRM in the main thread) raises in the job;
+- liveness: a heartbeat thread renews the job's StartedJobRegistry entry every heartbeat_s / 3 seconds, so a
+  worker killed mid-job (SIGKILL, OOM killer, power) leaves an entry that expires within heartbeat_s. Any
+  worker's registry cleanup (every maintenance_s) then re-queues the job at the front (RQ Retry, up to
+  max_retries) or, with no retries left, fails it with a clear reason and frees the user's slot.
+
+SIGTERM/SIGINT stop after the current job (RQ's warm shutdown); a second signal stops at once. If Redis goes
+away the worker keeps retrying with backoff, with the engine still loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from typing import Any
+
+import redis.exceptions
+from rq.exceptions import AbandonedJobError, StopRequested
+from rq.job import Job
+from rq.queue import Queue
+from rq.serializers import JSONSerializer
+from rq.worker import SimpleWorker, WorkerStatus
+
+from worker import tasks
+from worker.events import EventType, make_event
+from worker.queue import rq_queue
+from worker.settings import QueueSettings
+from worker.spec import JobSpec, JobSpecError, Mode
+
+log = logging.getLogger(__name__)
+
+WORKER_DIED = "The worker making this job stopped unexpectedly, more than once. Please try again."
+
+
+class ImagineWorker(SimpleWorker):
+    """An RQ SimpleWorker with a heartbeat thread per job and a short, explicit abandonment window."""
+
+    def __init__(self, *args: Any, heartbeat_s: int = 30, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.heartbeat_s = heartbeat_s
+        self.jobs_run = 0
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        """How long a running job's registry entry lives without a heartbeat."""
+        return self.heartbeat_s
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # Wake from the blocking pop often enough to run maintenance (abandoned jobs) while idle.
+        return max(1, min(self.worker_ttl - 15, self.maintenance_interval))
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """Run the job in this process while a thread keeps its heartbeat."""
+        execution = self.prepare_execution(job)
+        done = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job, execution, done), name="heartbeat", daemon=True)
+        beat.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            done.set()
+            beat.join()
+            self.jobs_run += 1
+        self.set_state(WorkerStatus.IDLE)
+
+    def _beat(self, job: Job, execution: Any, done: threading.Event) -> None:
+        while not done.wait(max(0.2, self.heartbeat_s / 3)):
+            try:
+                self.maintain_heartbeats(job, execution)
+            except redis.exceptions.RedisError as exc:
+                log.warning("job %s: heartbeat failed: %s", job.id, exc)
+
+
+def on_abandoned(job: Job, exc_type: type[BaseException] | None, exc_value: Any, tb: Any) -> bool:
+    """RQ exception handler: report a job whose worker died once it has no retries left.
+
+    Called by registry cleanup for each abandoned job before RQ retries or fails it. Returns True so other
+    handlers still run.
+    """
+    if exc_type is not AbandonedJobError:
+        return True
+    if job.retries_left:
+        log.warning("job %s: its worker died; running it again (%d retries left)", job.id, job.retries_left)
+        return True
+    rt = tasks.current_runtime()
+    try:
+        spec = JobSpec.from_json(job.args[0])
+    except (JobSpecError, IndexError, TypeError):
+        log.error("job %s: abandoned with an unreadable spec", job.id)
+        return True
+    log.error("job %s: its worker died and no retries are left; failing it", job.id)
+    rt.admission.release(spec.requester.user_id, spec.id)
+    rt.events.finish(make_event(EventType.FAILED, spec.id, spec.requester, {"reason": WORKER_DIED}))
+    return True
+
+
+def import_engine_class(path: str) -> Any:
+    """The engine class named "module:Class" (or "module.Class")."""
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def load_engine(settings: QueueSettings) -> Any:
+    """Load the engine once for this process, logging what was loaded and how long it took."""
+    started = time.monotonic()
+    engine = import_engine_class(settings.engine).load()
+    seconds = getattr(engine, "load_seconds", None) or time.monotonic() - started
+    log.info(
+        "engine loaded: model %s on %s (%s) in %.1f s",
+        getattr(engine, "name", "?"),
+        getattr(engine, "device", "?"),
+        getattr(engine, "dtype", "?"),
+        seconds,
+    )
+    return engine
+
+
+def serve(
+    settings: QueueSettings,
+    modes: list[Mode] | None = None,
+    burst: bool = False,
+    name: str | None = None,
+    engine: Any = None,
+) -> int:
+    """Load the engine (unless given), then work the queues (fast first); returns the jobs processed.
+
+    With ``burst`` it returns once the queues are empty. Otherwise it runs until SIGTERM/SIGINT, and
+    reconnects (engine kept) when Redis goes away.
+    """
+    modes = modes or [Mode.FAST, Mode.RELAX]
+    modes = sorted(modes, key=[Mode.FAST, Mode.RELAX].index)
+    engine = engine if engine is not None else load_engine(settings)
+    connection = settings.redis()
+    tasks.install(tasks.Runtime.create(engine, settings, connection))
+    log.info("worker: serving %s on %s", ", ".join(modes), settings.redis_url_safe)
+    processed, backoff, generation = 0, 1.0, 0
+    while True:
+        generation += 1
+        worker = ImagineWorker(
+            [rq_queue(connection, mode) for mode in modes],
+            connection=connection,
+            serializer=JSONSerializer,
+            name=f"{name}-{generation}" if name else None,
+            heartbeat_s=settings.heartbeat_s,
+            maintenance_interval=settings.maintenance_s,
+            worker_ttl=max(60, settings.heartbeat_s * 2),
+            log_job_description=False,
+        )
+        worker.push_exc_handler(on_abandoned)
+        try:
+            worker.work(burst=burst, logging_level=None)
+            processed += worker.jobs_run
+            backoff = 1.0
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            processed += worker.jobs_run
+            log.warning("worker: lost Redis (%s); reconnecting in %.0f s", exc, backoff)
+        if burst or worker._shutdown_requested_date is not None:
+            return processed
+        log.warning("worker: work loop ended (Redis lost?); restarting it in %.0f s", backoff)
+        try:
+            time.sleep(backoff)  # the worker's signal handlers are still installed: SIGTERM lands here
+        except StopRequested:
+            return processed
+        backoff = 1.0 if _redis_up(connection) else min(backoff * 2, 30.0)
+
+
+def _redis_up(connection: Any) -> bool:
+    try:
+        return bool(connection.ping())
+    except redis.exceptions.RedisError:
+        return False

@@ -1,0 +1,193 @@
+"""Enqueue, position and cancel: the bot's side of the queue (light: no torch, no engine, no worker code).
+
+A job is enqueued by dotted name (keys.TASK) with its spec JSON as the only argument, through RQ's JSON
+serializer, on the queue of its mode. Admission limits are taken first (worker.limits); RQ's RateLimit then
+releases at most ``concurrent_limit`` of a user's jobs to the workers at once, the rest wait in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from rq import Queue, Retry
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.rate_limit import RateLimit, RateLimitRegistry
+from rq.serializers import JSONSerializer
+
+from worker import keys
+from worker.events import EventLog, EventType, make_event
+from worker.limits import Admission, Limits, LimitError
+from worker.settings import QueueSettings
+from worker.spec import JobSpec, JobSpecError, Mode
+
+if TYPE_CHECKING:
+    import redis
+
+log = logging.getLogger(__name__)
+
+
+class EnqueueError(Exception):
+    """A job that was not accepted; ``message`` is safe to show the user, ``reason`` is a short code."""
+
+    def __init__(self, message: str, reason: str = "invalid"):
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+
+
+class JobState(StrEnum):
+    WAITING = "waiting"  # admitted, held back by the user's concurrent limit
+    QUEUED = "queued"  # released to the workers, not started
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"  # never seen, or forgotten (spec_ttl passed)
+
+
+_TERMINAL = {"done": JobState.DONE, "failed": JobState.FAILED, "cancelled": JobState.CANCELLED}
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a job stands; ``ahead`` counts jobs that start before it (None when not waiting)."""
+
+    state: JobState
+    ahead: int | None = None
+
+
+def rq_queue(connection: redis.Redis, mode: Mode) -> Queue:
+    """The RQ queue of a mode, JSON-serialized."""
+    return Queue(keys.QUEUE_NAMES[mode], connection=connection, serializer=JSONSerializer)
+
+
+class JobQueue:
+    """Enqueue jobs, tell their position, cancel them."""
+
+    def __init__(self, connection: redis.Redis, settings: QueueSettings):
+        self.connection = connection
+        self.settings = settings
+        self.queues = {mode: rq_queue(connection, mode) for mode in Mode}
+        limits = Limits(settings.concurrent_limit, settings.queued_limit, settings.queue_cap, settings.slot_ttl_s)
+        self.admission = Admission(connection, limits)
+        self.events = EventLog(connection, settings.events_maxlen, settings.spec_ttl_s)
+
+    @classmethod
+    def from_settings(cls, settings: QueueSettings) -> JobQueue:
+        return cls(settings.redis(), settings)
+
+    def enqueue(self, spec: JobSpec) -> Position:
+        """Accept a job: check its parent, take a slot, keep its spec, queue it, emit ``queued``.
+
+        Raises EnqueueError (reason "parent_expired", "user_limit" or "queue_full") when the job is refused.
+        """
+        if spec.parent is not None and not self.connection.exists(keys.spec(spec.parent.job_id)):
+            raise EnqueueError("The original job has expired; run /imagine again.", "parent_expired")
+        user_id = spec.requester.user_id
+        try:
+            self.admission.admit(user_id, spec.id)
+        except LimitError as exc:
+            raise EnqueueError(exc.message, str(exc.reason)) from None
+        try:
+            self.connection.set(keys.spec(spec.id), spec.to_json(), ex=self.settings.spec_ttl_s)
+            retry = Retry(max=self.settings.max_retries, enqueue_at_front=True) if self.settings.max_retries else None
+            self.queues[spec.mode].enqueue_call(
+                keys.TASK,
+                args=(spec.to_json(),),
+                job_id=spec.id,
+                description=f"{spec.kind} for user {user_id}",
+                timeout=self.settings.job_timeout_s,
+                result_ttl=self.settings.image_ttl_s,
+                failure_ttl=self.settings.spec_ttl_s,
+                retry=retry,
+                rate_limit=RateLimit(keys.user_rate_limit(user_id), self.settings.concurrent_limit),
+            )
+        except BaseException:
+            self.admission.release(user_id, spec.id)
+            raise
+        position = self.position(spec.id)
+        data = {"mode": str(spec.mode), "kind": str(spec.kind), "state": str(position.state), "ahead": position.ahead}
+        self.events.emit(make_event(EventType.QUEUED, spec.id, spec.requester, data))
+        log.info("job %s: queued (%s, %s ahead)", spec.id, position.state, position.ahead)
+        return position
+
+    def load_spec(self, job_id: str) -> JobSpec | None:
+        """The job's spec while it is kept (spec_ttl), else None."""
+        raw = self.connection.get(keys.spec(job_id))
+        if raw is None:
+            return None
+        try:
+            return JobSpec.from_json(raw)
+        except JobSpecError:
+            log.warning("job %s: stored spec no longer parses", job_id)
+            return None
+
+    def position(self, job_id: str) -> Position:
+        """Where the job stands now; fast jobs are always served before relax ones."""
+        outcome = self.events.outcome(job_id)
+        if outcome is not None:
+            return Position(_TERMINAL.get(outcome.get("status"), JobState.UNKNOWN))
+        try:
+            job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
+        except NoSuchJobError:
+            return Position(JobState.UNKNOWN)
+        status = job.get_status()
+        if status == JobStatus.QUEUED:
+            ahead = self.connection.lpos(Queue.redis_queue_namespace_prefix + job.origin, job_id)
+            if ahead is None:  # between the queue list and a worker: about to start
+                return Position(JobState.QUEUED, 0)
+            if job.origin == keys.QUEUE_NAMES[Mode.RELAX]:
+                ahead += self.queues[Mode.FAST].count
+            return Position(JobState.QUEUED, ahead)
+        if status == JobStatus.RATE_LIMITED and job.rate_limit_key:
+            registry = RateLimitRegistry(job.rate_limit_key, self.connection)
+            rank = self.connection.zrank(registry.rate_limited_key, job_id)
+            return Position(JobState.WAITING, rank)
+        if status == JobStatus.STARTED:
+            return Position(JobState.RUNNING)
+        if status == JobStatus.CANCELED:
+            return Position(JobState.CANCELLED)
+        if status in (JobStatus.FAILED, JobStatus.STOPPED):
+            return Position(JobState.FAILED)
+        return Position(JobState.UNKNOWN)
+
+    def cancel(self, job_id: str, user_id: int | None = None) -> JobState:
+        """Cancel a waiting, queued or running job.
+
+        Returns CANCELLED if it was stopped before running (its ``cancelled`` event is already sent), RUNNING
+        if a worker has it (it stops at the next denoising step and sends ``cancelled``), or the job's final
+        state when it had already ended. With ``user_id``, raises EnqueueError for another user's job.
+        """
+        spec = self.load_spec(job_id)
+        if spec is None:
+            return self.position(job_id).state
+        if user_id is not None and spec.requester.user_id != user_id:
+            raise EnqueueError("Only the person who started a job can cancel it.", "not_owner")
+        outcome = self.events.outcome(job_id)
+        if outcome is not None:
+            return _TERMINAL.get(outcome.get("status"), JobState.UNKNOWN)
+        # The flag first: a worker that takes the job from now on sees it before running anything.
+        self.connection.set(keys.cancel(job_id), "1", ex=self.settings.spec_ttl_s)
+        try:
+            job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
+            status = job.get_status()
+        except NoSuchJobError:
+            status = None
+        if status in (JobStatus.QUEUED, JobStatus.RATE_LIMITED, JobStatus.SCHEDULED, JobStatus.DEFERRED, None):
+            if status is not None:
+                try:
+                    job.cancel()
+                except InvalidJobOperation:
+                    pass
+            self.events.finish(make_event(EventType.CANCELLED, job_id, spec.requester, {"reason": "cancelled"}))
+            self.admission.release(spec.requester.user_id, job_id)
+            log.info("job %s: cancelled before it ran", job_id)
+            return JobState.CANCELLED
+        if status == JobStatus.STARTED:
+            log.info("job %s: cancel requested while running", job_id)
+            return JobState.RUNNING
+        return self.position(job_id).state

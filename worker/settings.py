@@ -1,0 +1,96 @@
+"""Queue and worker settings, read from ``IMAGINE_*`` environment variables (and ``.env``).
+
+Built in ``main()`` (CLI) or by the bot at start-up, never at import. The Redis password is a SecretStr: it
+never appears in ``repr`` or logs, and the URL is shown with its password masked.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio
+
+
+class StoreKind(StrEnum):
+    REDIS = "redis"
+    DIRECTORY = "directory"
+
+
+class QueueSettings(BaseSettings):
+    """Everything between "the bot enqueued a job" and "the bot is told the result"."""
+
+    model_config = SettingsConfigDict(env_prefix="IMAGINE_", env_file=".env", extra="ignore")
+
+    # Out of repr: a URL may embed a password. Log redis_url_safe instead.
+    redis_url: str = Field(default="redis://localhost:6379/0", repr=False)
+    redis_password: SecretStr | None = None
+
+    # The engine class a worker loads once, as "module:Class" (tests point this at a fake).
+    engine: str = "models.engine:Engine"
+
+    # Explicit job timeout (RQ's default is 180 s): a job running longer fails with a clear reason.
+    job_timeout_s: int = Field(default=600, ge=1)
+    # A running job's heartbeat: if a worker dies, its job is found abandoned this long after the last beat.
+    heartbeat_s: int = Field(default=30, ge=1)
+    # How often a worker looks for abandoned jobs (RQ registry cleanup).
+    maintenance_s: int = Field(default=60, ge=1)
+    # Re-runs of a job whose worker died mid-job; after these it fails with a clear reason.
+    max_retries: int = Field(default=2, ge=0)
+
+    image_ttl_s: int = Field(default=24 * 3600, ge=1)
+    spec_ttl_s: int = Field(default=30 * 24 * 3600, ge=1)
+    store: StoreKind = StoreKind.REDIS
+    store_dir: Path = Path("/var/lib/imagine/results")
+
+    events_maxlen: int = Field(default=10_000, ge=100)
+    # Progress events without a preview are sent at most this often.
+    progress_interval_s: float = Field(default=1.0, ge=0)
+
+    # Per-user limits (Midjourney-like): this many run at once; beyond that jobs wait, up to queued_limit more.
+    concurrent_limit: int = Field(default=3, ge=1)
+    queued_limit: int = Field(default=10, ge=0)
+    # Jobs in flight over all users; beyond it enqueue answers "Queue full".
+    queue_cap: int = Field(default=500, ge=1)
+    # Safety net: an admitted job's slot is freed after this long even if nothing reported its end.
+    slot_ttl_s: int = Field(default=6 * 3600, ge=60)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("redis_url must start with redis://, rediss:// or unix://")
+        return value
+
+    @property
+    def redis_url_safe(self) -> str:
+        """The Redis URL with any password masked, for logs."""
+        parts = urlsplit(self.redis_url)
+        if parts.password is None:
+            return self.redis_url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def _password(self) -> str | None:
+        return self.redis_password.get_secret_value() if self.redis_password else None
+
+    def redis(self) -> redis.Redis:
+        """A binary-safe client, as RQ needs (no decode_responses)."""
+        import redis as redis_sync
+
+        kwargs = {"password": pw} if (pw := self._password()) else {}
+        return redis_sync.Redis.from_url(self.redis_url, health_check_interval=30, **kwargs)
+
+    def redis_async(self) -> redis.asyncio.Redis:
+        """An asyncio client for the bot's event consumer."""
+        import redis.asyncio as redis_async
+
+        kwargs = {"password": pw} if (pw := self._password()) else {}
+        return redis_async.Redis.from_url(self.redis_url, health_check_interval=30, **kwargs)

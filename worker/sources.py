@@ -1,0 +1,92 @@
+"""The source image of a follow-up job (variation, upscale, reroll's parent image).
+
+Read from the result store; if the image has expired but the parent's spec is still kept, the parent is run
+through the engine again (specs carry their seed, so the pixels are the same) and the image at the asked
+index is taken, and the regenerated files are stored again for the next follow-up.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from worker import keys
+from worker.spec import JobSpec, JobSpecError
+
+if TYPE_CHECKING:
+    import redis
+
+    from worker.store import ResultStore
+
+log = logging.getLogger(__name__)
+
+# A follow-up of a follow-up of ... each regeneration may need its own parent: stop somewhere.
+MAX_DEPTH = 4
+
+
+class SourceError(Exception):
+    """The source image cannot be had; ``message`` is safe to show the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def load_spec(connection: redis.Redis, job_id: str) -> JobSpec | None:
+    """A kept job spec, or None once spec_ttl has passed."""
+    raw = connection.get(keys.spec(job_id))
+    if raw is None:
+        return None
+    try:
+        return JobSpec.from_json(raw)
+    except JobSpecError:
+        return None
+
+
+# The engine writes a cell as PNG, or WebP/JPEG when PNG would exceed Discord's upload limit.
+CELL_EXTENSIONS = ("png", "webp", "jpg", "jpeg")
+
+
+def _stored_cell(store: ResultStore, job_id: str, index: int) -> bytes | None:
+    for ext in CELL_EXTENSIONS:
+        if (data := store.get(job_id, f"{index}.{ext}")) is not None:
+            return data
+    return None
+
+
+def load_source(
+    spec: JobSpec,
+    store: ResultStore,
+    connection: redis.Redis,
+    engine: Any,
+    should_cancel: Callable[[], bool] | None = None,
+    depth: int = 0,
+) -> Image.Image:
+    """The parent image a follow-up starts from; raises SourceError when it is gone for good."""
+    parent = spec.parent
+    if parent is None:
+        raise ValueError(f"job {spec.id} is not a follow-up")
+    data = _stored_cell(store, parent.job_id, parent.index)
+    if data is not None:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+        return image
+    parent_spec = load_spec(connection, parent.job_id)
+    if parent_spec is None:
+        raise SourceError("The original job has expired; run /imagine again.")
+    if depth >= MAX_DEPTH:
+        raise SourceError("The original image has expired and is too many steps away to rebuild; run /imagine again.")
+    log.info("job %s: source %s/%d expired, regenerating it from its spec", spec.id, parent.job_id, parent.index)
+    grand_source = None
+    if parent_spec.parent is not None:
+        grand_source = load_source(parent_spec, store, connection, engine, should_cancel, depth + 1)
+    result = engine.run(parent_spec, source=grand_source, should_cancel=should_cancel)
+    for name, blob in result.files().items():
+        store.put(parent.job_id, name, blob)
+    if parent.index > len(result.images):
+        raise SourceError(f"The original job has no image {parent.index}.")
+    return result.images[parent.index - 1]

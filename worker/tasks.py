@@ -1,0 +1,216 @@
+"""The job function, ``worker.tasks.run_job``: one spec in, events and stored images out.
+
+It runs inside ``imagine worker`` (worker.process), which loads the engine once and installs a Runtime here
+before taking jobs. Every expected outcome ends in exactly one terminal event (done, failed, cancelled)
+written once per job id, so a job run twice after a worker died neither repeats nor loses its result. Errors
+reach the user as a short reason; tracebacks stay in the worker log.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rq import get_current_job
+from rq.timeouts import JobTimeoutException
+
+from worker import keys
+from worker.events import Event, EventLog, EventType, make_event
+from worker.limits import Admission, Limits
+from worker.sources import SourceError, load_source
+from worker.spec import JobSpec, JobSpecError, Requester
+from worker.store import ResultStore, open_store
+
+if TYPE_CHECKING:
+    import redis
+
+    from worker.settings import QueueSettings
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR = "Something went wrong while making your images. Please try again."
+OUT_OF_MEMORY = "The image was too large for the GPU's memory, even after falling back. Try a smaller size."
+
+
+class _NoSuchError(Exception):
+    """Stands in for an engine exception type the engine's module does not define."""
+
+
+@dataclass
+class Runtime:
+    """What jobs in this process share: the loaded engine and the Redis-side helpers."""
+
+    engine: Any
+    settings: QueueSettings
+    connection: redis.Redis
+    store: ResultStore
+    events: EventLog
+    admission: Admission
+    cancelled_error: type[BaseException]
+    engine_error: type[Exception]
+
+    @classmethod
+    def create(cls, engine: Any, settings: QueueSettings, connection: redis.Redis) -> Runtime:
+        """Wire the helpers; the engine's Cancelled and EngineError come from the engine's own module."""
+        module = sys.modules.get(type(engine).__module__)
+        limits = Limits(settings.concurrent_limit, settings.queued_limit, settings.queue_cap, settings.slot_ttl_s)
+        return cls(
+            engine=engine,
+            settings=settings,
+            connection=connection,
+            store=open_store(settings, connection),
+            events=EventLog(connection, settings.events_maxlen, settings.spec_ttl_s),
+            admission=Admission(connection, limits),
+            cancelled_error=getattr(module, "Cancelled", _NoSuchError),
+            engine_error=getattr(module, "EngineError", _NoSuchError),
+        )
+
+
+_runtime: Runtime | None = None
+
+
+def install(runtime: Runtime | None) -> None:
+    """Make ``runtime`` the one jobs in this process use (called by the worker before taking jobs)."""
+    global _runtime
+    _runtime = runtime
+
+
+def current_runtime() -> Runtime:
+    """The installed runtime; raises RuntimeError outside a worker."""
+    if _runtime is None:
+        raise RuntimeError("worker.tasks.run_job runs inside `imagine worker`, which loads the engine first")
+    return _runtime
+
+
+class ProgressReporter:
+    """The engine's progress callback: ``progress`` events, throttled; previews go to the store."""
+
+    def __init__(self, rt: Runtime, spec: JobSpec):
+        self.rt = rt
+        self.spec = spec
+        self.last_sent = 0.0
+        self.last_percent = -1
+
+    def __call__(self, progress: Any) -> None:
+        percent = int(100 * progress.step / max(1, progress.total))
+        preview = getattr(progress, "preview", None)
+        due = time.monotonic() - self.last_sent >= self.rt.settings.progress_interval_s
+        if preview is None and (not due or percent == self.last_percent):
+            return
+        data: dict[str, Any] = {"percent": percent, "step": progress.step, "total": progress.total}
+        if preview is not None:
+            buf = io.BytesIO()
+            preview.save(buf, format="PNG")
+            data["preview"] = self.rt.store.put(self.spec.id, "preview.png", buf.getvalue())
+        self.rt.events.emit(make_event(EventType.PROGRESS, self.spec.id, self.spec.requester, data))
+        self.last_sent, self.last_percent = time.monotonic(), percent
+
+
+class CancelCheck:
+    """The engine's should_cancel: polls the job's cancel key, at most every ``every_s`` seconds."""
+
+    def __init__(self, connection: redis.Redis, job_id: str, every_s: float = 0.2):
+        self.connection = connection
+        self.key = keys.cancel(job_id)
+        self.every_s = every_s
+        self.last = 0.0
+        self.asked = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self.asked and now - self.last >= self.every_s:
+            self.asked = bool(self.connection.exists(self.key))
+            self.last = now
+        return self.asked
+
+
+def run_job(spec_json: str) -> dict[str, Any]:
+    """Run one job; returns a small JSON summary (RQ keeps it as the job's result)."""
+    rt = current_runtime()
+    try:
+        spec = JobSpec.from_json(spec_json)
+    except JobSpecError as exc:
+        return _reject(rt, spec_json, exc.message)
+
+    if rt.events.outcome(spec.id) is not None:
+        log.info("job %s: already finished by an earlier run, nothing to do", spec.id)
+        return {"status": "duplicate"}
+    cancel = CancelCheck(rt.connection, spec.id)
+    if cancel():
+        return _finish(rt, spec, EventType.CANCELLED, {"reason": "cancelled"})
+
+    job = get_current_job()
+    attempt = 1 + (rt.settings.max_retries - job.retries_left if job and job.retries_left is not None else 0)
+    rt.events.emit(make_event(EventType.STARTED, spec.id, spec.requester, {"attempt": attempt}))
+    log.info("job %s: started (%s, attempt %d)", spec.id, spec.kind, attempt)
+    started = time.monotonic()
+    try:
+        source = None
+        if spec.parent is not None:
+            source = load_source(spec, rt.store, rt.connection, rt.engine, cancel)
+        result = rt.engine.run(spec, source=source, progress=ProgressReporter(rt, spec), should_cancel=cancel)
+        refs = [rt.store.put(spec.id, name, blob) for name, blob in result.files().items()]
+    except rt.cancelled_error:
+        return _finish(rt, spec, EventType.CANCELLED, {"reason": "cancelled"})
+    except rt.engine_error as exc:
+        return _fail(rt, spec, getattr(exc, "message", None) or str(exc))
+    except SourceError as exc:
+        return _fail(rt, spec, exc.message)
+    except JobTimeoutException:
+        log.warning("job %s: timed out after %d s", spec.id, rt.settings.job_timeout_s)
+        return _fail(rt, spec, f"The job took longer than {rt.settings.job_timeout_s} seconds and was stopped.")
+    except Exception as exc:
+        if type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower():
+            log.warning("job %s: out of memory: %s", spec.id, exc)
+            return _fail(rt, spec, OUT_OF_MEMORY)
+        log.exception("job %s: failed", spec.id)
+        return _fail(rt, spec, INTERNAL_ERROR)
+    data = {
+        "files": refs,
+        "seed": result.seed,
+        "width": result.width,
+        "height": result.height,
+        "seconds": round(time.monotonic() - started, 3),
+        "model": result.model,
+    }
+    return _finish(rt, spec, EventType.DONE, data)
+
+
+def _finish(rt: Runtime, spec: JobSpec, kind: EventType, data: dict[str, Any]) -> dict[str, Any]:
+    # Free the slot before telling the user, so a new /imagine sent on seeing the result is admitted.
+    rt.admission.release(spec.requester.user_id, spec.id)
+    written = rt.events.finish(make_event(kind, spec.id, spec.requester, data))
+    log.info("job %s: %s%s", spec.id, kind, "" if written else " (already reported)")
+    return {"status": str(kind), **data}
+
+
+def _fail(rt: Runtime, spec: JobSpec, reason: str) -> dict[str, Any]:
+    return _finish(rt, spec, EventType.FAILED, {"reason": reason})
+
+
+def _reject(rt: Runtime, spec_json: str, reason: str) -> dict[str, Any]:
+    """A spec that does not validate: fail fast, addressed as well as the raw JSON allows."""
+    job = get_current_job()
+    raw: dict[str, Any] = {}
+    try:
+        loaded = json.loads(spec_json)
+        raw = loaded if isinstance(loaded, dict) else {}
+    except ValueError:
+        pass
+    job_id = str(raw.get("id") or (job.id if job else "unknown"))
+    requester = None
+    try:
+        requester = Requester.model_validate(raw.get("requester"))
+    except ValueError:
+        pass
+    if requester is not None:
+        rt.admission.release(requester.user_id, job_id)
+    log.warning("job %s: rejected: %s", job_id, reason)
+    rt.events.finish(Event(EventType.FAILED, job_id, data={"reason": reason}) if requester is None else
+                     make_event(EventType.FAILED, job_id, requester, {"reason": reason}))
+    return {"status": "failed", "reason": reason}
