@@ -19,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     """Register the ``worker`` subcommand."""
     parser = subparsers.add_parser("worker", help="run a generation worker", description=__doc__)
     parser.add_argument(
-        "--queues", type=_modes, default=[Mode.FAST, Mode.RELAX], help="comma list of modes to serve (default fast,relax)"
+        "--queues", type=_modes, default=[Mode.FAST, Mode.RELAX], help="comma list of modes (default fast,relax)"
     )
     parser.add_argument("--burst", action="store_true", help="quit once the queues are empty")
     parser.add_argument("--name", help="worker name prefix (default: random)")

@@ -97,9 +97,7 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def make_event(
-    kind: EventType, job_id: str, requester: Requester | None, data: dict[str, Any] | None = None
-) -> Event:
+def make_event(kind: EventType, job_id: str, requester: Requester | None, data: dict[str, Any] | None = None) -> Event:
     """An event addressed to the job's requester (None when the spec could not be read)."""
     if requester is None:
         return Event(kind, job_id, data=data or {})
@@ -180,7 +178,8 @@ class EventConsumer:
         self.name = name
         self.min_idle_ms = min_idle_ms
         self.stream = stream
-        self._pending_first = True
+        # Where the replay of this consumer's own pending entries stands; None once it is done.
+        self._pending_cursor: str | None = "0"
 
     async def ensure_group(self, start: str = "0") -> None:
         """Create the consumer group (and the stream) if missing; ``start`` is where a new group begins."""
@@ -194,12 +193,13 @@ class EventConsumer:
 
     async def read(self, count: int = 100, block_ms: int | None = 5_000) -> list[Event]:
         """Events for this consumer: first its own pending ones (after a restart), then new ones."""
-        if self._pending_first:
-            reply = await self.connection.xreadgroup(self.group, self.name, {self.stream: "0"}, count=count)
-            events = self._decode(reply)
+        if self._pending_cursor is not None:
+            stream = {self.stream: self._pending_cursor}
+            events = self._decode(await self.connection.xreadgroup(self.group, self.name, stream, count=count))
             if events:
+                self._pending_cursor = events[-1].stream_id
                 return events
-            self._pending_first = False
+            self._pending_cursor = None
         reply = await self.connection.xreadgroup(self.group, self.name, {self.stream: ">"}, count=count, block=block_ms)
         return self._decode(reply)
 

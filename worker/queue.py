@@ -7,6 +7,7 @@ releases at most ``concurrent_limit`` of a user's jobs to the workers at once, t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,7 +21,7 @@ from rq.serializers import JSONSerializer
 
 from worker import keys
 from worker.events import EventLog, EventType, make_event
-from worker.limits import Admission, Limits, LimitError
+from worker.limits import Admission, LimitError, Limits
 from worker.settings import QueueSettings
 from worker.spec import JobSpec, JobSpecError, Mode
 
@@ -179,10 +180,8 @@ class JobQueue:
             status = None
         if status in (JobStatus.QUEUED, JobStatus.RATE_LIMITED, JobStatus.SCHEDULED, JobStatus.DEFERRED, None):
             if status is not None:
-                try:
+                with contextlib.suppress(InvalidJobOperation):
                     job.cancel()
-                except InvalidJobOperation:
-                    pass
             self.events.finish(make_event(EventType.CANCELLED, job_id, spec.requester, {"reason": "cancelled"}))
             self.admission.release(spec.requester.user_id, job_id)
             log.info("job %s: cancelled before it ran", job_id)

@@ -8,6 +8,7 @@ reach the user as a short reason; tracebacks stay in the worker log.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -204,13 +205,14 @@ def _reject(rt: Runtime, spec_json: str, reason: str) -> dict[str, Any]:
         pass
     job_id = str(raw.get("id") or (job.id if job else "unknown"))
     requester = None
-    try:
+    with contextlib.suppress(ValueError):
         requester = Requester.model_validate(raw.get("requester"))
-    except ValueError:
-        pass
     if requester is not None:
         rt.admission.release(requester.user_id, job_id)
     log.warning("job %s: rejected: %s", job_id, reason)
-    rt.events.finish(Event(EventType.FAILED, job_id, data={"reason": reason}) if requester is None else
-                     make_event(EventType.FAILED, job_id, requester, {"reason": reason}))
+    rt.events.finish(
+        Event(EventType.FAILED, job_id, data={"reason": reason})
+        if requester is None
+        else make_event(EventType.FAILED, job_id, requester, {"reason": reason})
+    )
     return {"status": "failed", "reason": reason}
