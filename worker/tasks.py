@@ -147,7 +147,8 @@ def run_job(spec_json: str) -> dict[str, Any]:
 
     job = get_current_job()
     attempt = 1 + (rt.settings.max_retries - job.retries_left if job and job.retries_left is not None else 0)
-    rt.events.emit(make_event(EventType.STARTED, spec.id, spec.requester, {"attempt": attempt}))
+    data = {"attempt": attempt, "worker": job.worker_name if job else None}
+    rt.events.emit(make_event(EventType.STARTED, spec.id, spec.requester, data))
     log.info("job %s: started (%s, attempt %d)", spec.id, spec.kind, attempt)
     started = time.monotonic()
     try:
