@@ -133,7 +133,7 @@ def _from_folder(path: Path, dtype: torch.dtype) -> DiffusionPipeline:
     if not index.is_file():
         raise ModelLoadError(f"model folder {str(path)!r} has no model_index.json (not a diffusers pipeline)")
     try:
-        return DiffusionPipeline.from_pretrained(path, torch_dtype=dtype, **_no_safety_checker(index))
+        return DiffusionPipeline.from_pretrained(path, dtype=dtype, **_no_safety_checker(index))
     except (OSError, ValueError, KeyError) as exc:
         raise ModelLoadError(f"model folder {str(path)!r} could not be loaded: {_first_line(exc)}") from exc
 
@@ -157,7 +157,7 @@ def _from_single_file(path: Path, settings: EngineSettings, dtype: torch.dtype) 
         kwargs = _no_safety_checker(config_dir / "model_index.json")
     try:
         return pipeline_class.from_single_file(
-            str(path), config=str(config_dir) if config_dir.exists() else config, torch_dtype=dtype,
+            str(path), config=str(config_dir) if config_dir.exists() else config, dtype=dtype,
             local_files_only=True, **kwargs,
         )  # fmt: skip
     except (OSError, ValueError, KeyError) as exc:
@@ -167,7 +167,7 @@ def _from_single_file(path: Path, settings: EngineSettings, dtype: torch.dtype) 
 def _from_hub(name: str, settings: EngineSettings, dtype: torch.dtype) -> DiffusionPipeline:
     # The local cache first: a worker restart must not depend on the hub being up.
     try:
-        return DiffusionPipeline.from_pretrained(name, torch_dtype=dtype, local_files_only=True)
+        return DiffusionPipeline.from_pretrained(name, dtype=dtype, local_files_only=True)
     except (OSError, ValueError) as exc:
         cache_error = _first_line(exc)
     if _hub_offline():
@@ -175,7 +175,7 @@ def _from_hub(name: str, settings: EngineSettings, dtype: torch.dtype) -> Diffus
     logger.info("hub model %s not cached; downloading (timeout %ss)", name, settings.hub_timeout)
     try:
         with _hub_timeouts(settings.hub_timeout):
-            return DiffusionPipeline.from_pretrained(name, torch_dtype=dtype)
+            return DiffusionPipeline.from_pretrained(name, dtype=dtype)
     except Exception as exc:  # the hub client raises many types (HTTP, OS, timeouts); all mean "not loadable"
         raise ModelLoadError(
             f"hub model {name!r} is not cached and could not be downloaded: {_first_line(exc)}"

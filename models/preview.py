@@ -3,8 +3,8 @@
 SD latents are close to a linear image code: each latent pixel's 4 channels map to the RGB of its 8×8 patch
 by a fixed 4×3 matrix well enough for a thumbnail. The SD1 and SDXL matrices are the widely used ones
 (ComfyUI's ``latent_rgb_factors``, fitted on each family's VAE). Other VAEs (the demo model, the tiny test
-models) get a matrix fitted once at load by least squares: encode a few smooth random colour fields and
-regress their pixels on their latents.
+models) get a matrix fitted once at load by least squares: decode a few smooth random latents and regress
+the decoded pixels (averaged per 8×8 patch) on the latents.
 """
 
 from __future__ import annotations
@@ -67,15 +67,17 @@ def projection_for(family: str, vae) -> Projection:
 
 
 def fit_projection(vae, samples: int = 8, size: int = 64, seed: int = 0) -> Projection:
-    """Least-squares latent → RGB fit on smooth random colour fields encoded by ``vae`` (runs once at load)."""
+    """Least-squares latent → RGB fit of what ``vae`` decodes from smooth random latents (runs once, at load)."""
     generator = torch.Generator("cpu").manual_seed(seed)
-    coarse = torch.rand(samples, 3, 4, 4, generator=generator) * 2 - 1
-    images = F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False)
+    factor = 2 ** (len(vae.config.block_out_channels) - 1)
+    channels, side = vae.config.latent_channels, size // factor
+    # Smooth fields (a 4×4 grid upsampled) look more like real latents than white noise does.
+    coarse = torch.randn(samples, channels, 4, 4, generator=generator)
+    latents = F.interpolate(coarse, size=(side, side), mode="bilinear", align_corners=False)
     with torch.no_grad():
-        posterior = vae.encode(images.to(vae.device, vae.dtype)).latent_dist
-        latents = posterior.mean.float().cpu() * vae.config.scaling_factor
-    target = F.adaptive_avg_pool2d(images, latents.shape[-2:])
-    x = latents.permute(0, 2, 3, 1).reshape(-1, latents.shape[1])
+        decoded = vae.decode(latents.to(vae.device, vae.dtype) / vae.config.scaling_factor).sample.float().cpu()
+    target = F.adaptive_avg_pool2d(decoded.clamp(-1, 1), (side, side))
+    x = latents.permute(0, 2, 3, 1).reshape(-1, channels)
     x = torch.cat([x, torch.ones(x.shape[0], 1)], dim=1)
     y = target.permute(0, 2, 3, 1).reshape(-1, 3)
     solution = torch.linalg.lstsq(x, y).solution

@@ -104,6 +104,7 @@ def house_style_share(fields: PromptFields, settings: EngineSettings) -> float:
     return settings.house_style_weight * fields.stylize / 1000
 
 
+@torch.no_grad()
 def build_conditioning(pipe, fields: PromptFields, seed: int, batch: int, settings: EngineSettings) -> Conditioning:
     """Text conditioning for ``batch`` images from seeds ``seed, seed+1, …``; raises ValueError on bad weights."""
     # 1. Sort the prompt parts: positive weights make the prompt, negative ones join the negative side.
