@@ -1,0 +1,301 @@
+"""The test-facing side of the emulator: people who type slash commands, click buttons and read channels.
+
+    async with Sandbox() as discord:
+        alice = discord.add_user("alice")
+        guild = discord.add_guild("home", members=[alice])
+        ...start a bot against discord.api_url / discord.gateway_url...
+        await discord.slash("imagine", prompt="a fox", user=alice, channel=guild.channel("general"))
+        reply = await discord.wait_for_message(guild.channel("general"), lambda m: m.attachments)
+
+Leaving the block cleanly asserts the bot broke none of Discord's rules; a test that expects a violation takes it
+with `pop_violations()` first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sandbox import payloads
+from sandbox.app import Emulator
+from sandbox.middleware import RequestRecord
+from sandbox.models import Channel, Command, Guild, Interaction, InteractionType, Message, User
+from sandbox.rules import Violation
+
+log = logging.getLogger(__name__)
+
+_OPTION_TYPES: dict[int, type | tuple[type, ...]] = {3: str, 4: int, 5: bool, 10: (int, float)}
+SUB_COMMAND, SUB_COMMAND_GROUP, USER = 1, 2, 6
+
+
+class Sandbox:
+    """An emulated Discord running on 127.0.0.1, and the API a test drives it with."""
+
+    def __init__(self, *, spec_path: Path | None = None, validate: bool = True, bot_token: str | None = None) -> None:
+        self.emulator = Emulator(spec_path=spec_path, validate=validate, bot_token=bot_token)
+        self.world = self.emulator.world
+
+    # lifecycle
+
+    async def start(self) -> Sandbox:
+        """Start serving on an ephemeral port."""
+        await self.emulator.start()
+        return self
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        await self.emulator.stop()
+
+    async def __aenter__(self) -> Sandbox:
+        return await self.start()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self.stop()
+        if kind is None:
+            self.assert_no_violations()
+
+    @property
+    def bot_token(self) -> str:
+        """The token the bot must log in with."""
+        return self.world.bot_token
+
+    @property
+    def base_url(self) -> str:
+        """The emulator's root URL; `sandbox.connect.point_discord_py_at` takes this."""
+        return self.emulator.base_url
+
+    @property
+    def bot(self) -> User:
+        """The bot's user."""
+        return self.world.bot
+
+    # people and places
+
+    def add_user(self, username: str) -> User:
+        """A new human user."""
+        return self.world.add_user(username)
+
+    def add_guild(self, name: str, *, channels: Iterable[str] = ("general",), members: Iterable[User] = ()) -> Guild:
+        """A new guild with these text channels and members (the bot joins every guild)."""
+        guild = self.world.add_guild(name, tuple(channels))
+        for user in members:
+            self.world.add_member(guild, user)
+        self.world.announce_guild(guild)
+        return guild
+
+    def dm(self, user: User) -> Channel:
+        """The DM channel between `user` and the bot."""
+        return self.world.dm_channel(user)
+
+    # what people do
+
+    async def wait_for_bot(self, timeout: float = 10.0) -> None:
+        """Wait until a bot has identified and is connected to the gateway."""
+        await self._wait(lambda: self.emulator.gateway.connected, timeout, "no bot connected to the gateway")
+
+    async def slash(
+        self, command: str, *, user: User, channel: Channel, wait: bool = True, timeout: float = 5.0, **options: Any
+    ) -> Interaction:
+        """`user` runs `/command` (a subcommand as "group sub") in `channel` with these options.
+
+        Raises LookupError when the bot has not synced such a command, TypeError for options it does not declare,
+        and (with `wait`) TimeoutError when the bot does not answer the interaction within `timeout`.
+        """
+        self._check_can_see(user, channel)
+        names = command.split()
+        found = self._find_command(names[0], channel)
+        data: dict[str, Any] = {"id": str(found.id), "name": found.name, "type": found.type}
+        if found.guild_id is not None:
+            data["guild_id"] = str(found.guild_id)
+        resolved: dict[str, Any] = {}
+        data["options"] = _build_options(found.spec.get("options") or [], names[1:], options, resolved, command)
+        if resolved:
+            data["resolved"] = resolved
+        interaction = self.world.start_interaction(InteractionType.APPLICATION_COMMAND, user, channel, data)
+        if wait:
+            await self.wait_for_response(interaction, timeout)
+        return interaction
+
+    async def click(
+        self, message: Message, button: str, *, user: User, wait: bool = True, timeout: float = 5.0
+    ) -> Interaction:
+        """`user` clicks the button labelled `button` (or with that custom_id) on `message`.
+
+        Raises KeyError when there is no such button, ValueError when it is disabled or a link, and (with `wait`)
+        TimeoutError when the bot does not answer within `timeout`.
+        """
+        channel = self.world.channels[message.channel_id]
+        self._check_can_see(user, channel)
+        if message.deleted:
+            raise ValueError(f"message {message.id} was deleted")
+        if message.ephemeral and (message.interaction is None or message.interaction.user is not user):
+            raise ValueError(f"{user.username} cannot see ephemeral message {message.id}")
+        target = message.button(button)
+        if target.get("disabled"):
+            raise ValueError(f"button {button!r} on message {message.id} is disabled")
+        if "custom_id" not in target:
+            raise ValueError(f"button {button!r} is a link button; clicking it opens a URL, not an interaction")
+        data = {"custom_id": target["custom_id"], "component_type": 2}
+        interaction = self.world.start_interaction(InteractionType.MESSAGE_COMPONENT, user, channel, data, message)
+        if wait:
+            await self.wait_for_response(interaction, timeout)
+        return interaction
+
+    async def say(self, channel: Channel, user: User, content: str) -> Message:
+        """`user` posts a plain message in `channel`."""
+        self._check_can_see(user, channel)
+        return self.world.post_message(channel, user, content=content)
+
+    # what people see
+
+    def messages(self, channel: Channel, *, viewer: User | None = None) -> list[Message]:
+        """The channel's messages, oldest first; ephemeral ones only when `viewer` is the user they are for."""
+        return [m for m in self.world.messages[channel.id] if _visible(m, viewer)]
+
+    async def wait_for_message(
+        self,
+        channel: Channel,
+        predicate: Callable[[Message], Any] | None = None,
+        *,
+        timeout: float = 5.0,
+        viewer: User | None = None,
+    ) -> Message:
+        """The first message in `channel` (that `viewer` can see) matching `predicate`, waiting up to `timeout`.
+
+        A deferred response counts once its "thinking…" placeholder has been filled in.
+        """
+
+        def match() -> Message | None:
+            for message in self.messages(channel, viewer=viewer):
+                if not message.loading and (predicate is None or predicate(message)):
+                    return message
+            return None
+
+        return await self._wait(match, timeout, f"no matching message in {channel}")
+
+    async def wait_for_response(self, interaction: Interaction, timeout: float = 5.0) -> Interaction:
+        """Wait until the bot has sent the interaction's initial callback."""
+        await self._wait(lambda: interaction.responded, timeout, f"the bot never answered {interaction}")
+        return interaction
+
+    async def wait_for_original(
+        self, interaction: Interaction, predicate: Callable[[Message], Any] | None = None, *, timeout: float = 5.0
+    ) -> Message:
+        """The interaction's response message once it is no longer "thinking…" and matches `predicate`."""
+
+        def match() -> Message | None:
+            message = interaction.original
+            if message is None or message.loading or (predicate is not None and not predicate(message)):
+                return None
+            return message
+
+        return await self._wait(match, timeout, f"no finished response to {interaction}")
+
+    async def _wait(self, condition: Callable[[], Any], timeout: float, what: str) -> Any:
+        try:
+            return await self.world.wait_until(condition, timeout)
+        except TimeoutError:
+            broken = list(self.emulator.violations)
+            raise TimeoutError(f"{what} within {timeout}s; violations so far: {broken}") from None
+
+    # test controls
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the emulator's clock forward, e.g. past an interaction token's 15 minutes."""
+        self.world.clock.advance(seconds)
+
+    def force_rate_limit(self, route: str | None = None, *, retry_after: float = 0.25, is_global: bool = False) -> None:
+        """Answer the next request for `route` (e.g. "POST /channels/{channel_id}/messages"; None: any) with 429."""
+        self.emulator.force_rate_limit(route, retry_after=retry_after, is_global=is_global)
+
+    async def drop_gateway(self) -> None:
+        """Cut the bot's gateway connection as a network failure would; it should RESUME."""
+        await self.emulator.gateway.drop()
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every REST request served so far."""
+        return self.emulator.traffic.requests
+
+    def pop_violations(self) -> list[Violation]:
+        """The rule violations recorded so far, clearing them (for tests that provoke one on purpose)."""
+        return self.emulator.violations.pop_all()
+
+    def assert_no_violations(self) -> None:
+        """Raise AssertionError listing every rule the bot broke."""
+        found = list(self.emulator.violations)
+        if found:
+            raise AssertionError("the bot broke Discord's rules:\n" + "\n".join(f"  {v}" for v in found))
+
+    # helpers
+
+    def _check_can_see(self, user: User, channel: Channel) -> None:
+        guild = self.world.guild_of(channel)
+        if guild is not None and user not in guild.members:
+            raise ValueError(f"{user.username} is not a member of {guild.name}")
+        if guild is None and channel.recipient is not user:
+            raise ValueError(f"{user.username} is not in DM channel {channel.id}")
+
+    def _find_command(self, name: str, channel: Channel) -> Command:
+        guild = self.world.guild_of(channel)
+        commands = self.world.commands.values()
+        for scope in ([guild.id] if guild else []) + [None]:
+            for command in commands:
+                if command.name == name and command.guild_id == scope and command.type == 1:
+                    return command
+        synced = sorted({c.name for c in commands})
+        raise LookupError(f"no slash command /{name} synced for {channel}; synced: {synced}")
+
+
+def _visible(message: Message, viewer: User | None) -> bool:
+    if not message.ephemeral:
+        return True
+    return viewer is not None and message.interaction is not None and message.interaction.user is viewer
+
+
+def _build_options(
+    declared: list[dict[str, Any]], path: list[str], given: dict[str, Any], resolved: dict[str, Any], command: str
+) -> list[dict[str, Any]]:
+    """The interaction's `options`, checked against what the command declares, as Discord's client would."""
+    if path:
+        subs = [o for o in declared if o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP)]
+        sub = next((o for o in subs if o["name"] == path[0]), None)
+        if sub is None:
+            raise LookupError(f"/{command}: no subcommand {path[0]!r}")
+        inner = _build_options(sub.get("options") or [], path[1:], given, resolved, command)
+        return [{"name": sub["name"], "type": sub["type"], "options": inner}]
+    by_name = {o["name"]: o for o in declared}
+    unknown = set(given) - set(by_name)
+    if unknown:
+        raise TypeError(f"/{command} has no options {sorted(unknown)}; it declares {sorted(by_name)}")
+    missing = [o["name"] for o in declared if o.get("required") and o["name"] not in given]
+    if missing:
+        raise TypeError(f"/{command} needs options {missing}")
+    options = []
+    for name, value in given.items():
+        spec = by_name[name]
+        options.append({"name": name, "type": spec["type"], "value": _option_value(spec, value, resolved, command)})
+    return options
+
+
+def _option_value(spec: dict[str, Any], value: Any, resolved: dict[str, Any], command: str) -> Any:
+    kind = spec["type"]
+    if kind == USER:
+        if not isinstance(value, User):
+            raise TypeError(f"/{command} option {spec['name']!r} takes a User, got {value!r}")
+        resolved.setdefault("users", {})[str(value.id)] = payloads.user_json(value)
+        return str(value.id)
+    expected = _OPTION_TYPES.get(kind)
+    if expected is None:
+        raise NotImplementedError(f"option type {kind} ({spec['name']!r}) is not emulated yet")
+    if not isinstance(value, expected) or (kind != 5 and isinstance(value, bool)):
+        raise TypeError(f"/{command} option {spec['name']!r} takes {expected}, got {value!r}")
+    choices = [c["value"] for c in spec.get("choices") or []]
+    if choices and value not in choices:
+        raise ValueError(f"/{command} option {spec['name']!r} must be one of {choices}, got {value!r}")
+    return value
