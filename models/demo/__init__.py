@@ -1,1 +1,0 @@
-"""The bundled demo model: a procedural scene world, its training recipe and its evaluation."""
