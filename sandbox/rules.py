@@ -37,6 +37,7 @@ class Rule(StrEnum):
     TOO_MANY_ATTACHMENTS = "too_many_attachments"
     FILE_TOO_LARGE = "file_too_large"
     CUSTOM_ID_TOO_LONG = "custom_id_too_long"
+    DUPLICATE_CUSTOM_ID = "duplicate_custom_id"
     TOO_MANY_ROWS = "too_many_action_rows"
     TOO_MANY_ROW_ITEMS = "too_many_row_items"
     LATE_RESPONSE = "late_initial_response"
@@ -107,7 +108,7 @@ def check_message(body: dict[str, Any], files: list[tuple[str, bytes]], *, editi
 
 
 def check_components(components: list[dict[str, Any]]) -> list[Violation]:
-    """Limits on buttons: at most 5 rows of 5, custom_ids at most 100 characters."""
+    """Limits on buttons: at most 5 rows of 5, custom_ids unique and at most 100 characters."""
     found: list[Violation] = []
     rows = [c for c in components if c.get("type") == 1]
     if len(rows) > MAX_ACTION_ROWS:
@@ -116,11 +117,17 @@ def check_components(components: list[dict[str, Any]]) -> list[Violation]:
         items = row.get("components") or []
         if len(items) > MAX_ROW_ITEMS:
             found.append(Violation(Rule.TOO_MANY_ROW_ITEMS, f"row {index} has {len(items)} items, limit 5"))
+    seen: set[str] = set()
     for component in iter_components(components):
         custom_id = component.get("custom_id")
-        if isinstance(custom_id, str) and len(custom_id) > MAX_CUSTOM_ID:
+        if not isinstance(custom_id, str):
+            continue
+        if len(custom_id) > MAX_CUSTOM_ID:
             detail = f"custom_id {custom_id[:30]!r}… is {len(custom_id)} characters, limit {MAX_CUSTOM_ID}"
             found.append(Violation(Rule.CUSTOM_ID_TOO_LONG, detail))
+        if custom_id in seen:
+            found.append(Violation(Rule.DUPLICATE_CUSTOM_ID, f"custom_id {custom_id!r} is used twice in one message"))
+        seen.add(custom_id)
     return found
 
 
