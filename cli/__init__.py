@@ -13,7 +13,11 @@ import sys
 # name → (module, one-line help). Modules are imported lazily, on use.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "parse": ("cli.parse", "show how a prompt is understood"),
+    "generate": ("cli.generate", "make a grid of four images from a prompt, locally"),
+    "vary": ("cli.generate", "make four variations of an image, locally"),
+    "upscale": ("cli.generate", "upscale an image 2x with refinement, locally"),
     "worker": ("cli.worker", "run a generation worker"),
+    "bot": ("cli.bot", "run the Discord bot"),
 }
 
 

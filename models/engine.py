@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 
@@ -143,9 +144,13 @@ class Engine:
 
         # 2. Denoise all images in one batch (one image at a time if the batch does not fit on the GPU).
         clock = time.perf_counter()
+        steps = steps_for_quality(self.settings.steps, spec.prompt.quality)
+        if strength is not None:
+            # img2img runs int(steps × strength) of the schedule's steps; at least one must remain.
+            steps = max(steps, math.ceil(1 / strength))
         common = {
             "guidance_scale": spec.guidance,
-            "num_inference_steps": steps_for_quality(self.settings.steps, spec.prompt.quality),
+            "num_inference_steps": steps,
             "output_type": "latent",
             "callback_on_step_end": hooks,
             "callback_on_step_end_tensor_inputs": ["latents"],

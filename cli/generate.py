@@ -1,0 +1,168 @@
+"""``imagine generate | vary | upscale``: run the generation engine locally, without Discord or a queue.
+
+* ``imagine generate "a red bird --ar 16:9"`` writes ``grid.png`` and ``1.png``…``4.png``.
+* ``imagine vary IMAGE --strong|--subtle`` writes four variations of IMAGE (and their grid); the prompt is read
+  from IMAGE's PNG metadata when it has some, or given with ``--prompt``.
+* ``imagine upscale IMAGE [--creative]`` writes ``1.png`` at twice the size.
+
+The model and its settings come from ``IMAGINE_*`` environment variables (models/settings.py). With ``--json``
+each command prints one JSON object: seed, width, height, files, seconds, model. Bad input (a prompt that does
+not parse, an unreadable image) exits 2; a model that does not load or a failed job exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from bot.prompt import ParserOptions, PromptError, parse_prompt
+from worker.sizes import Aspect, size_for_aspect
+from worker.spec import (
+    MAX_SEED,
+    JobKind,
+    JobSpec,
+    Parent,
+    PromptFields,
+    Requester,
+    Strength,
+    WeightedPrompt,
+    guidance_for_stylize,
+    steps_for_quality,
+)
+
+# Local runs have no Discord user; the spec still needs a requester and (for follow-ups) a parent.
+LOCAL_REQUESTER = Requester(user_id=0, channel_id=0)
+LOCAL_PARENT = Parent(job_id="local", index=1)
+
+
+class InputError(Exception):
+    """Bad command-line input: exits 2 with this message."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``generate``, ``vary`` and ``upscale``."""
+    generate = subparsers.add_parser("generate", help="make a grid of four images from a prompt")
+    generate.add_argument("prompt", nargs="+", help="the /imagine prompt, flags included")
+    vary = subparsers.add_parser("vary", help="make four variations of an image")
+    vary.add_argument("image", type=Path)
+    how = vary.add_mutually_exclusive_group(required=True)
+    how.add_argument("--strong", dest="strength", action="store_const", const=Strength.STRONG)
+    how.add_argument("--subtle", dest="strength", action="store_const", const=Strength.SUBTLE)
+    vary.add_argument("--prompt", help="prompt to vary toward (default: the prompt stored in IMAGE, if any)")
+    upscale = subparsers.add_parser("upscale", help="upscale an image 2× with refinement")
+    upscale.add_argument("image", type=Path)
+    upscale.add_argument("--creative", dest="strength", action="store_const", const=Strength.CREATIVE)
+    upscale.set_defaults(strength=Strength.SUBTLE)
+    upscale.add_argument("--prompt", help="prompt guiding the refinement (default: the one stored in IMAGE)")
+    for parser in (generate, vary, upscale):
+        parser.add_argument("-o", "--output", type=Path, default=Path("out"), help="folder for the images")
+        parser.add_argument("--json", action="store_true", help="print one JSON object describing the result")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the engine, run one job, write its files; returns the exit status."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Imported here so ``imagine --help`` and bad input never wait for torch.
+    from models.engine import Engine, EngineError
+    from models.loader import ModelLoadError
+    from models.settings import EngineSettings
+
+    source = None
+    try:
+        if args.command != "generate":
+            source = _read_image(args.image)
+        engine = Engine.load(EngineSettings())
+        spec = _spec(args, engine, source)
+        result = engine.run(spec, source=source)
+    except InputError as exc:
+        print(f"imagine {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except ModelLoadError as exc:
+        print(f"imagine {args.command}: cannot load the model: {exc.message}", file=sys.stderr)
+        return 1
+    except EngineError as exc:
+        print(f"imagine {args.command}: {exc.message}", file=sys.stderr)
+        return 1
+
+    args.output.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in result.files().items():
+        path = args.output / name
+        path.write_bytes(data)
+        written.append(str(path))
+    summary = {
+        "seed": result.seed,
+        "width": result.width,
+        "height": result.height,
+        "files": written,
+        "seconds": round(result.seconds, 3),
+        "model": result.model,
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{result.width}x{result.height}, seed {result.seed}, {result.seconds:.1f}s on {result.model}")
+        for path in written:
+            print(path)
+    return 0
+
+
+def _spec(args: argparse.Namespace, engine, source: Image.Image | None) -> JobSpec:
+    if args.command == "generate":
+        fields = _parse(" ".join(args.prompt), engine)
+        kind, strength, parent = JobKind.IMAGINE, None, None
+    else:
+        assert source is not None
+        text = args.prompt if args.prompt is not None else source.info.get("prompt", "")
+        width, height = _size_for(source, engine, upscale=args.command == "upscale")
+        fields = _parse(text, engine).model_copy(update={"width": width, "height": height}) if text else None
+        if fields is None:
+            fields = PromptFields(prompts=[WeightedPrompt(text="")], width=width, height=height)
+        kind = JobKind.VARIATION if args.command == "vary" else JobKind.UPSCALE
+        strength, parent = args.strength, LOCAL_PARENT
+    seed = fields.seed if fields.seed is not None else random.randint(0, MAX_SEED)
+    return JobSpec(
+        kind=kind,
+        prompt=fields,
+        seed=seed,
+        steps=steps_for_quality(engine.settings.steps, fields.quality),
+        guidance=guidance_for_stylize(fields.stylize),
+        requester=LOCAL_REQUESTER,
+        strength=strength,
+        parent=parent,
+    )
+
+
+def _parse(text: str, engine) -> PromptFields:
+    try:
+        jobs = parse_prompt(text, ParserOptions(base=engine.base_resolution, size_step=engine.size_step))
+    except PromptError as exc:
+        raise InputError(f"{exc.title}: {exc.message}") from exc
+    return jobs[0]
+
+
+def _read_image(path: Path) -> Image.Image:
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image
+    except (OSError, UnidentifiedImageError) as exc:
+        raise InputError(f"cannot read image {str(path)!r}: {exc}") from exc
+
+
+def _size_for(source: Image.Image, engine, upscale: bool) -> tuple[int, int]:
+    """The job size for a source image: its own when the model can take it, else the model's size for its ratio."""
+    width, height = source.size
+    base = engine.base_resolution
+    if upscale:
+        if max(width, height) > 2 * base:
+            raise InputError(f"image is {width}x{height}; upscales take images up to {2 * base} px per side")
+        return width - width % 8, height - height % 8
+    fits = width % engine.size_step == 0 and height % engine.size_step == 0 and width * height <= 1.1 * base * base
+    return (width, height) if fits else size_for_aspect(Aspect.of(width, height), base, engine.size_step)
