@@ -24,6 +24,11 @@ async def running_bot(client: discord.Client, sandbox: Sandbox, *, timeout: floa
 
     Raises TimeoutError when the client is not ready within `timeout`, or whatever made `client.start` fail.
     """
+    import discord.gateway
+    import discord.http
+
+    # Point discord.py here only for the bot's lifetime: other code in the process may expect discord.com.
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     point_discord_py_at(sandbox.base_url)
     task = asyncio.create_task(client.start(sandbox.bot_token), name="sandbox-bot")
     ready = asyncio.create_task(client.wait_until_ready())
@@ -40,3 +45,4 @@ async def running_bot(client: discord.Client, sandbox: Sandbox, *, timeout: floa
         await client.close()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=5)
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved

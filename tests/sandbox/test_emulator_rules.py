@@ -247,3 +247,22 @@ async def test_replies_edits_and_deletes_through_the_channel_api() -> None:
         missing = {"content": "x", "message_reference": {"message_id": "1"}}
         async with api.post(f"channels/{s.general.id}/messages", json=missing) as response:
             assert response.status == 400
+
+
+@run_async
+async def test_multipart_callback_and_original_get_and_delete() -> None:
+    """A type 4 callback with a file works as multipart; @original can then be fetched and deleted."""
+    async with scene() as s, _api(s.discord) as api:
+        interaction = await _command_interaction(s.discord, s.general, s.alice)
+        form = _form({"type": 4, "data": {"content": "here", "attachments": [{"id": 0, "filename": "x.png"}]}}, [])
+        form.add_field("files[0]", PNG, filename="x.png", content_type="image/png")
+        url = f"interactions/{interaction.id}/{interaction.token}/callback"
+        async with api.post(url, data=form, params={"with_response": "true"}) as response:
+            created = await response.json()
+        assert created["resource"]["message"]["attachments"][0]["filename"] == "x.png"
+        original = f"webhooks/{s.discord.world.application_id}/{interaction.token}/messages/@original"
+        async with api.get(original) as response:
+            assert (await response.json())["id"] == created["interaction"]["response_message_id"]
+        async with api.delete(original) as response:
+            assert response.status == 204
+        assert s.discord.messages(s.general) == []
