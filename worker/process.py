@@ -157,7 +157,8 @@ def serve(
         )
         worker.push_exc_handler(on_abandoned)
         try:
-            worker.work(burst=burst, logging_level=None)
+            # RQ pins its logger to INFO at import; follow the level this process configured instead.
+            worker.work(burst=burst, logging_level=logging.getLogger().getEffectiveLevel())
             processed += worker.jobs_run
             backoff = 1.0
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
