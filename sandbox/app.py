@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sandbox import routes_app, routes_interactions, routes_messages
+from sandbox import routes_app, routes_guilds, routes_interactions, routes_messages
 from sandbox.clock import Clock
 from sandbox.gateway import Gateway
 from sandbox.httpkit import GATEWAY, WORLD
@@ -55,10 +55,12 @@ class Emulator:
         app = web.Application(middlewares=[middleware], client_max_size=64 * 1024 * 1024)
         app[WORLD] = self.world
         app[GATEWAY] = self.gateway
-        for table in (routes_app.routes, routes_messages.routes, routes_interactions.routes):
+        # Order matters where templates overlap: /users/@me must be tried before /users/{user_id}.
+        for table in (routes_app.routes, routes_messages.routes, routes_interactions.routes, routes_guilds.routes):
             for route in table:
                 assert isinstance(route, web.RouteDef)
                 app.router.add_route(route.method, API_PREFIX + route.path, route.handler)
+        app.router.add_route("*", API_PREFIX + "/{tail:.*}", routes_guilds.not_emulated)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", routes_messages.attachment)
         return app

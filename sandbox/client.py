@@ -23,7 +23,7 @@ from sandbox import payloads
 from sandbox.app import Emulator
 from sandbox.middleware import RequestRecord
 from sandbox.models import Channel, Command, Guild, Interaction, InteractionType, Message, User
-from sandbox.rules import Violation
+from sandbox.rules import INITIAL_RESPONSE_DEADLINE_S, Rule, Violation
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class Sandbox:
     ) -> None:
         await self.stop()
         if kind is None:
+            self.check_unanswered()
             self.assert_no_violations()
 
     @property
@@ -225,6 +226,16 @@ class Sandbox:
     def pop_violations(self) -> list[Violation]:
         """The rule violations recorded so far, clearing them (for tests that provoke one on purpose)."""
         return self.emulator.violations.pop_all()
+
+    def check_unanswered(self) -> None:
+        """Record a violation for each interaction the bot never answered although its 3 seconds are up."""
+        now = self.world.clock.now()
+        for interaction in self.world.interactions.values():
+            overdue = now - interaction.created_at > INITIAL_RESPONSE_DEADLINE_S
+            if overdue and not interaction.responded and not interaction.refused_late:
+                detail = f"{interaction} got no response (the user saw 'The application did not respond')"
+                self.emulator.violations.add(Violation(Rule.NO_RESPONSE, detail))
+                interaction.refused_late = True  # report each one once
 
     def assert_no_violations(self) -> None:
         """Raise AssertionError listing every rule the bot broke."""

@@ -191,7 +191,7 @@ class Gateway:
         }
         self._send(session, "READY", ready)
         for guild in world.guilds.values():
-            self._send(session, "GUILD_CREATE", payloads.guild_json(guild, world.bot, world.joined_at))
+            self._send(session, "GUILD_CREATE", payloads.guild_json(guild, world.joined_at))
         log.info("gateway: bot identified, session %s", session.id)
         world.notify()
 

@@ -190,6 +190,7 @@ class Interaction:
     original: Message | None = None
     followups: list[Message] = field(default_factory=list)
     modal: dict[str, Any] | None = None
+    refused_late: bool = False
 
     @property
     def responded(self) -> bool:

@@ -53,7 +53,7 @@ def member_json(user: User, joined_at: datetime, *, with_permissions: bool = Fal
     return member
 
 
-def channel_json(channel: Channel, bot: User) -> dict[str, Any]:
+def channel_json(channel: Channel) -> dict[str, Any]:
     """A channel object; a DM lists its human recipient."""
     if channel.type is ChannelType.DM:
         assert channel.recipient is not None, "a DM channel always has a recipient"
@@ -72,7 +72,7 @@ def channel_json(channel: Channel, bot: User) -> dict[str, Any]:
     }
 
 
-def guild_json(guild: Guild, bot: User, joined_at: datetime) -> dict[str, Any]:
+def guild_json(guild: Guild, joined_at: datetime) -> dict[str, Any]:
     """The GUILD_CREATE payload: the guild with its channels, members and the @everyone role."""
     everyone = {
         "id": str(guild.id),
@@ -98,7 +98,7 @@ def guild_json(guild: Guild, bot: User, joined_at: datetime) -> dict[str, Any]:
         "emojis": [],
         "stickers": [],
         "features": [],
-        "channels": [channel_json(c, bot) for c in guild.channels],
+        "channels": [channel_json(c) for c in guild.channels],
         "members": [member_json(u, joined_at) for u in guild.members],
         "threads": [],
         "voice_states": [],
@@ -172,7 +172,7 @@ def message_json(message: Message, guild: Guild | None, base_url: str, applicati
 
 
 def interaction_json(
-    interaction: Interaction, bot: User, base_url: str, application_id: int, joined_at: datetime
+    interaction: Interaction, base_url: str, application_id: int, joined_at: datetime
 ) -> dict[str, Any]:
     """The INTERACTION_CREATE payload: who did what, where, with the token the bot answers with."""
     data: dict[str, Any] = {
@@ -181,10 +181,10 @@ def interaction_json(
         "type": int(interaction.type),
         "data": interaction.data,
         "channel_id": str(interaction.channel.id),
-        "channel": channel_json(interaction.channel, bot),
+        "channel": channel_json(interaction.channel),
         "token": interaction.token,
         "version": 1,
-        "app_permissions": "0" if interaction.guild is None else _all_permissions(),
+        "app_permissions": ALL_PERMISSIONS,
         "locale": "en-US",
         "entitlements": [],
         "attachment_size_limit": 10 * 1024 * 1024,
@@ -203,7 +203,3 @@ def interaction_json(
     if interaction.type is InteractionType.MESSAGE_COMPONENT and interaction.message is not None:
         data["message"] = message_json(interaction.message, interaction.guild, base_url, application_id)
     return data
-
-
-def _all_permissions() -> str:
-    return ALL_PERMISSIONS

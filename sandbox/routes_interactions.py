@@ -50,6 +50,7 @@ async def callback(request: web.Request) -> web.Response:
     waited = world.clock.now() - interaction.created_at
     if waited > INITIAL_RESPONSE_DEADLINE_S:
         detail = f"Unknown interaction (responded after {waited:.1f}s, limit {INITIAL_RESPONSE_DEADLINE_S:.0f}s)"
+        interaction.refused_late = True
         raise DiscordError(404, UNKNOWN_INTERACTION, detail, rule=Rule.LATE_RESPONSE)
     body = request[BODY] or {}
     kind = _callback_type(body.get("type"), interaction)

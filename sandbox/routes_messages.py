@@ -8,7 +8,7 @@ from sandbox import payloads
 from sandbox.errors import UNKNOWN_CHANNEL, UNKNOWN_MESSAGE, DiscordError, unknown
 from sandbox.httpkit import BODY, UPLOADS, json_response
 from sandbox.message_bodies import apply_edit, create_fields
-from sandbox.models import Channel, Message
+from sandbox.models import Channel, Message, MessageFlags
 from sandbox.routes_app import snowflake_param, world_of
 
 routes = web.RouteTableDef()
@@ -32,7 +32,7 @@ def _message(request: web.Request, channel: Channel) -> Message:
 @routes.get("/channels/{channel_id}")
 async def get_channel(request: web.Request) -> web.Response:
     """One channel."""
-    return json_response(payloads.channel_json(_channel(request), world_of(request).bot))
+    return json_response(payloads.channel_json(_channel(request)))
 
 
 @routes.post("/users/@me/channels")
@@ -42,7 +42,14 @@ async def open_dm(request: web.Request) -> web.Response:
     user = world.users.get(int(request[BODY]["recipient_id"]))
     if user is None:
         raise unknown("User", 10013)
-    return json_response(payloads.channel_json(world.dm_channel(user), world.bot))
+    return json_response(payloads.channel_json(world.dm_channel(user)))
+
+
+@routes.post("/channels/{channel_id}/typing")
+async def typing(request: web.Request) -> web.Response:
+    """The typing indicator: accepted and forgotten."""
+    _channel(request)
+    return web.Response(status=204)
 
 
 @routes.get("/channels/{channel_id}/messages")
@@ -75,6 +82,7 @@ async def create_message(request: web.Request) -> web.Response:
     world = world_of(request)
     channel = _channel(request)
     fields = create_fields(world, channel, request[BODY], request[UPLOADS])
+    fields["flags"] &= ~MessageFlags.EPHEMERAL  # only interaction responses can be ephemeral
     message = world.post_message(channel, world.bot, **fields)
     return json_response(world.message_json(message))
 

@@ -41,12 +41,14 @@ class Rule(StrEnum):
     TOO_MANY_ROWS = "too_many_action_rows"
     TOO_MANY_ROW_ITEMS = "too_many_row_items"
     LATE_RESPONSE = "late_initial_response"
+    NO_RESPONSE = "no_initial_response"
     ALREADY_ACKNOWLEDGED = "already_acknowledged"
     TOKEN_EXPIRED = "interaction_token_expired"
     NOT_ACKNOWLEDGED = "followup_before_response"
     BAD_CALLBACK = "invalid_callback_type"
     UNAUTHORIZED = "unauthorized"
     NOT_FOUND = "unknown_resource"
+    NOT_EMULATED = "not_emulated"
     EMULATOR_ERROR = "emulator_error"
 
 

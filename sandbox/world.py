@@ -140,7 +140,7 @@ class World:
 
     def announce_guild(self, guild: Guild) -> None:
         """Tell a connected bot about a guild it has just joined (GUILD_CREATE)."""
-        self.dispatch("GUILD_CREATE", payloads.guild_json(guild, self.bot, self.joined_at))
+        self.dispatch("GUILD_CREATE", payloads.guild_json(guild, self.joined_at))
 
     def add_member(self, guild: Guild, user: User) -> None:
         """Make `user` a member of `guild`."""
@@ -255,7 +255,7 @@ class World:
             message=message,
         )
         self.interactions[interaction.id] = interaction
-        event = payloads.interaction_json(interaction, self.bot, self.base_url, self.application_id, self.joined_at)
+        event = payloads.interaction_json(interaction, self.base_url, self.application_id, self.joined_at)
         self.dispatch("INTERACTION_CREATE", event)
         return interaction
 

@@ -98,10 +98,13 @@ async def test_slash_command_in_a_dm() -> None:
 
 @run_async
 async def test_too_long_reply_is_refused_and_recorded() -> None:
-    """A reply over 2000 characters gets Discord's 400 and is recorded as a violation."""
+    """A reply over 2000 characters gets Discord's 400 and is recorded, and so is the unanswered interaction."""
     bot = TinyBot()
     async with scene(bot=bot) as s:
         await s.discord.slash("chatter", length=2001, user=s.alice, channel=s.general, wait=False)
         await s.discord.world.wait_until(lambda: bot.errors, timeout=5)
         assert [v.rule for v in s.discord.pop_violations()] == ["content_too_long"]
         assert s.discord.messages(s.general) == []
+        s.discord.advance_clock(3.1)  # the refused reply leaves the user with "did not respond"
+        s.discord.check_unanswered()
+        assert [v.rule for v in s.discord.pop_violations()] == ["no_initial_response"]

@@ -37,6 +37,12 @@ async def _command_interaction(sandbox: Sandbox, channel: Any, user: Any) -> Int
     return await sandbox.slash("ping", user=user, channel=channel, wait=False)
 
 
+async def _answer(api: aiohttp.ClientSession, interaction: Interaction) -> None:
+    """Defer an interaction, so none is left unanswered when the test ends."""
+    async with api.post(f"interactions/{interaction.id}/{interaction.token}/callback", json={"type": 5}) as response:
+        assert response.status == 204
+
+
 def _rules(sandbox: Sandbox) -> list[str]:
     return [str(v.rule) for v in sandbox.pop_violations()]
 
@@ -177,6 +183,7 @@ async def test_followup_before_any_response_is_refused() -> None:
         async with api.post(f"webhooks/{s.discord.world.application_id}/{interaction.token}", json={"content": "x"}):
             pass
         assert _rules(s.discord) == ["followup_before_response"]
+        await _answer(api, interaction)
 
 
 @run_async
@@ -266,3 +273,45 @@ async def test_multipart_callback_and_original_get_and_delete() -> None:
         async with api.delete(original) as response:
             assert response.status == 204
         assert s.discord.messages(s.general) == []
+
+
+@run_async
+async def test_unemulated_route_is_a_recorded_404() -> None:
+    """A route the emulator lacks answers 404 and is recorded, so a test learns what is missing."""
+    async with scene() as s, _api(s.discord) as api:
+        async with api.get(f"guilds/{s.guild.id}/roles") as response:
+            assert response.status == 404
+        (violation,) = s.discord.pop_violations()
+        assert violation.rule == "not_emulated" and "GET /guilds/" in violation.detail
+
+
+@run_async
+async def test_guild_commands_are_scoped_and_preferred() -> None:
+    """Guild commands are listed per guild, and slash() uses the guild's version over a global one."""
+    async with scene() as s, _api(s.discord) as api:
+        app = s.discord.world.application_id
+        command = {"name": "ping", "description": "p", "type": 1}
+        async with api.put(f"applications/{app}/commands", json=[command]):
+            pass
+        async with api.put(f"applications/{app}/guilds/{s.guild.id}/commands", json=[command]) as response:
+            (guild_command,) = await response.json()
+        async with api.get(f"applications/{app}/guilds/{s.guild.id}/commands") as response:
+            assert [c["id"] for c in await response.json()] == [guild_command["id"]]
+        interaction = await s.discord.slash("ping", user=s.alice, channel=s.general, wait=False)
+        assert interaction.data["id"] == guild_command["id"] and interaction.data["guild_id"] == str(s.guild.id)
+        dm = await s.discord.slash("ping", user=s.alice, channel=s.discord.dm(s.alice), wait=False)
+        assert dm.data["id"] != guild_command["id"] and "guild_id" not in dm.data
+        for answered in (interaction, dm):
+            await _answer(api, answered)
+
+
+@run_async
+async def test_an_interaction_never_answered_is_reported() -> None:
+    """An interaction left without any response past its 3 seconds is a violation when the test ends."""
+    async with scene() as s:
+        await _command_interaction(s.discord, s.general, s.alice)
+        s.discord.check_unanswered()
+        assert s.discord.pop_violations() == []  # still within its 3 seconds
+        s.discord.advance_clock(3.1)
+        s.discord.check_unanswered()
+        assert _rules(s.discord) == ["no_initial_response"]
