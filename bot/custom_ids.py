@@ -1,0 +1,71 @@
+"""The layout of every button's ``custom_id``: the one place that writes and reads them.
+
+A custom_id carries all the state a button needs, so buttons keep working after a restart:
+``im:<action>:<job id>:<index>``, e.g. ``im:u:3f2a…:2`` (at most 100 characters; a 32-hex job id makes 41).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+PREFIX = "im"
+MAX_LENGTH = 100
+# The DynamicItem template: anything under our prefix, so malformed ids still reach us and get an answer.
+TEMPLATE = rf"{PREFIX}:(?P<rest>.*)"
+
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class Action(StrEnum):
+    """What a button does; the value is its short code in the custom_id."""
+
+    UPSCALE = "u"  # U1–U4 on a grid
+    VARY = "v"  # V1–V4 on a grid (strength from the presser's /settings)
+    REROLL = "r"  # 🔄
+    VARY_STRONG = "vs"  # on an upscale
+    VARY_SUBTLE = "vt"
+    UPSCALE_SUBTLE = "us"
+    UPSCALE_CREATIVE = "uc"
+    CANCEL = "x"  # ❌: cancel a running job, or delete a result (owner only)
+
+
+class CustomIdError(ValueError):
+    """A custom_id that is not one of ours, or is malformed (e.g. from an older bot version)."""
+
+
+@dataclass(frozen=True)
+class ButtonId:
+    """What a button means: an action on one image (1–4; 0 for the whole job) of one job."""
+
+    action: Action
+    job_id: str
+    index: int = 0
+
+    def __post_init__(self) -> None:
+        if not _JOB_ID.fullmatch(self.job_id):
+            raise CustomIdError(f"bad job id {self.job_id!r}")
+        if not 0 <= self.index <= 4:
+            raise CustomIdError(f"bad image index {self.index}")
+
+    def encode(self) -> str:
+        """The custom_id string."""
+        return f"{PREFIX}:{self.action}:{self.job_id}:{self.index}"
+
+
+def encode(action: Action, job_id: str, index: int = 0) -> str:
+    """The custom_id of a button; raises CustomIdError for a malformed job id or index."""
+    return ButtonId(action, job_id, index).encode()
+
+
+def decode(custom_id: str) -> ButtonId:
+    """Read a custom_id written by ``encode``; raises CustomIdError for anything else."""
+    parts = custom_id.split(":")
+    if len(custom_id) > MAX_LENGTH or len(parts) != 4 or parts[0] != PREFIX:
+        raise CustomIdError(f"not an imagine button: {custom_id[:40]!r}")
+    _, action, job_id, index = parts
+    try:
+        return ButtonId(Action(action), job_id, int(index))
+    except ValueError as exc:
+        raise CustomIdError(f"malformed imagine button {custom_id[:60]!r}: {exc}") from None

@@ -1,0 +1,209 @@
+"""The delivery loop: job events from the worker's stream → Discord messages, exactly once per result.
+
+Events are read through a consumer group (``worker.events.EventConsumer``) under a stable consumer name, so a
+bot restarted mid-job first gets back what it had read but not handled, and nothing emitted while it was down is
+lost. An event is acknowledged only once handled; a failed post stays pending and is retried (reclaimed) later.
+Posting is idempotent per job: ``keys.delivered`` is checked before posting and set (NX) after a successful post.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import discord
+import redis.exceptions
+
+from bot import keys, messages, views
+from bot.jobs import JobRecord
+from bot.outbox import DeliveryImpossible
+from bot.progress import Update
+from worker.events import Event, EventConsumer, EventType
+from worker.spec import JobKind
+from worker.store import split_ref
+
+if TYPE_CHECKING:
+    from bot.client import ImagineBot
+
+log = logging.getLogger(__name__)
+
+RECLAIM_EVERY_S = 10.0
+
+
+class Delivery:
+    """Consumes job events and shows them in Discord."""
+
+    def __init__(self, bot: ImagineBot, consumer: EventConsumer):
+        self.bot = bot
+        self.consumer = consumer
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Consume until ``stop()``; Redis outages are waited out, handler errors never end the loop."""
+        await self._ensure_group()
+        last_reclaim = 0.0
+        while not self._stopping.is_set():
+            try:
+                events: list[Event] = []
+                if time.monotonic() - last_reclaim > RECLAIM_EVERY_S:
+                    events += await self.consumer.reclaim()
+                    last_reclaim = time.monotonic()
+                events += await self.consumer.read(block_ms=1000)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                log.warning("delivery: Redis unavailable (%s); retrying", exc)
+                await asyncio.sleep(1.0)
+                continue
+            for event in events:
+                if await self.handle(event):
+                    await self.consumer.ack(event)
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current batch."""
+        self._stopping.set()
+
+    async def _ensure_group(self) -> None:
+        while True:
+            try:
+                await self.consumer.ensure_group()
+                return
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                log.warning("delivery: Redis unavailable (%s); retrying", exc)
+                await asyncio.sleep(1.0)
+
+    async def handle(self, event: Event) -> bool:
+        """Show one event; True when it is done with (acknowledge it), False to retry it later."""
+        try:
+            if await self.bot.redis.exists(keys.delivered(event.job_id)):
+                return True  # already shown: a repeat after a restart, or progress after the end
+            record = await self._record(event)
+            if record is None:
+                return True
+            if event.type in (EventType.STARTED, EventType.PROGRESS):
+                percent = int(event.data.get("percent", 0))
+                await self.bot.progress.update(Update(record, percent, event.data.get("preview")))
+            elif event.type is EventType.DONE:
+                await self._done(event, record)
+            elif event.type is EventType.FAILED:
+                await self._failed(event, record)
+            elif event.type is EventType.CANCELLED:
+                await self._cancelled(record)
+            return True
+        except DeliveryImpossible as exc:
+            log.warning("%s", exc)
+            return True
+        except discord.HTTPException as exc:
+            log.warning("job %s: %s event not delivered (%s); will retry", event.job_id, event.type, exc)
+            return False
+        except Exception:
+            log.exception("job %s: %s event could not be handled", event.job_id, event.type)
+            return False
+
+    async def _record(self, event: Event) -> JobRecord | None:
+        record = await self.bot.records.load(event.job_id)
+        if record is not None or not event.terminal:
+            return record
+        # Records outlive most jobs; if it is gone, the spec still says who asked and where.
+        spec = await self.bot.submitter.run(self.bot.queue.load_spec, event.job_id)
+        if spec is None:
+            log.warning("job %s: %s event for a job this bot no longer knows", event.job_id, event.type)
+            return None
+        return JobRecord(
+            job_id=spec.id,
+            kind=spec.kind,
+            user_id=spec.requester.user_id,
+            channel_id=spec.requester.channel_id,
+            guild_id=spec.requester.guild_id,
+            prompt=spec.prompt.text,
+            mode=spec.mode,
+        )
+
+    async def _mark(self, job_id: str, value: str | int) -> bool:
+        return bool(await self.bot.redis.set(keys.delivered(job_id), value, nx=True, ex=keys.RECORD_TTL_S))
+
+    async def _done(self, event: Event, record: JobRecord) -> None:
+        self.bot.progress.finish(record.job_id)
+        refs = list(event.data.get("files") or [])
+        name = _main_file(refs, record.kind)
+        data = await self.fetch(name) if name else None
+        if data is None:
+            log.error("job %s: result image missing from the store (%s)", record.job_id, refs)
+            await self._show_error(record, messages.internal_error(record.job_id, "The result image was lost."))
+            return
+        view = views.upscale_view(record.job_id) if record.kind is JobKind.UPSCALE else views.grid_view(record.job_id)
+        filename = f"{record.job_id[:8]}_{split_ref(name)[1]}"
+        reference = None
+        if record.reply_to is not None:
+            reference = discord.MessageReference(
+                message_id=record.reply_to, channel_id=record.channel_id, fail_if_not_exists=False
+            )
+        message = await self.bot.outbox.send(
+            record,
+            content=messages.result(record.kind, record.prompt, record.user_id, record.mode, record.index),
+            file=discord.File(io.BytesIO(data), filename=filename),
+            view=view,
+            allowed_mentions=messages.mentions(record.user_id),
+            reference=reference,
+        )
+        await self._mark(record.job_id, message.id if message else 0)
+        log.info("job %s: result posted in channel %s", record.job_id, record.channel_id)
+        if record.message_id is not None:
+            await self.bot.outbox.delete(record, record.message_id)
+
+    async def _failed(self, event: Event, record: JobRecord) -> None:
+        reason = str(event.data.get("reason") or "Something went wrong while making your images.")
+        if "expired" in reason:
+            embed = messages.error_embed("Job expired", reason, job_id=record.job_id)
+        else:
+            embed = messages.internal_error(record.job_id, reason)
+        await self._show_error(record, embed)
+
+    async def _show_error(self, record: JobRecord, embed: discord.Embed) -> None:
+        self.bot.progress.finish(record.job_id)
+        head = messages.headline(record.kind, record.prompt, record.user_id, record.index)
+        if record.message_id is not None:
+            await self.bot.outbox.edit(
+                record,
+                record.message_id,
+                content=f"{head} (Failed)",
+                embed=embed,
+                attachments=[],
+                view=None,
+                allowed_mentions=messages.mentions(),
+            )
+        else:
+            await self.bot.outbox.send(record, content=head, embed=embed, allowed_mentions=messages.mentions())
+        await self._mark(record.job_id, "failed")
+
+    async def _cancelled(self, record: JobRecord) -> None:
+        self.bot.progress.finish(record.job_id)
+        if record.message_id is not None:
+            head = messages.headline(record.kind, record.prompt, record.user_id, record.index)
+            await self.bot.outbox.edit(
+                record,
+                record.message_id,
+                content=messages.cancelled(head),
+                embeds=[],
+                attachments=[],
+                view=None,
+                allowed_mentions=messages.mentions(),
+            )
+        await self._mark(record.job_id, "cancelled")
+
+    async def fetch(self, reference: str) -> bytes | None:
+        """An image from the result store, or None once expired."""
+        job_id, name = split_ref(reference)
+        return await self.bot.submitter.run(self.bot.store.get, job_id, name)
+
+
+def _main_file(refs: list[str], kind: JobKind) -> str | None:
+    """The reference to post: the grid of a four-image job, the single image of an upscale."""
+    for reference in refs:
+        if reference.rsplit("/", 1)[-1].startswith("grid."):
+            return reference
+    with contextlib.suppress(IndexError):
+        return refs[0]
+    return None

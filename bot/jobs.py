@@ -1,0 +1,137 @@
+"""Jobs as the bot sees them: building specs from prompts and buttons, and the record of where to deliver.
+
+A ``JobRecord`` is written when a job is accepted and read by the delivery loop (possibly in a later bot
+process): it says which message shows the job's progress and where its result goes. Delivery uses the bot's
+channel API; the interaction token is kept only as a fallback for places the bot cannot post, and only while it
+lives (15 minutes).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field, ValidationError
+
+from bot import keys
+from bot.custom_ids import Action
+from worker.spec import (
+    MAX_SEED,
+    JobKind,
+    JobSpec,
+    Mode,
+    Parent,
+    PromptFields,
+    Requester,
+    Strength,
+    guidance_for_stylize,
+    steps_for_quality,
+)
+
+if TYPE_CHECKING:
+    import redis.asyncio
+
+log = logging.getLogger(__name__)
+
+# Discord's interaction tokens live 15 minutes; stop relying on one a little before that.
+TOKEN_LIFETIME_S = 15 * 60 - 30
+
+
+class JobRecord(BaseModel):
+    """Where a job's messages are, and what they say."""
+
+    job_id: str
+    kind: JobKind
+    user_id: int
+    channel_id: int
+    guild_id: int | None = None
+    prompt: str
+    mode: Mode = Mode.FAST
+    index: int = 0
+    message_id: int | None = None  # the progress message (the first response, or a follow-up's message)
+    reply_to: int | None = None  # the message whose button made this job
+    application_id: int | None = None
+    token: str | None = Field(default=None, repr=False)
+    token_expires_at: float = 0.0
+
+    def live_token(self) -> str | None:
+        """The interaction token while it still works, else None."""
+        return self.token if self.token and time.time() < self.token_expires_at else None
+
+
+class JobRecords:
+    """JobRecords in Redis."""
+
+    def __init__(self, connection: redis.asyncio.Redis):
+        self.connection = connection
+
+    async def save(self, record: JobRecord) -> None:
+        """Store (or replace) a record."""
+        await self.connection.set(keys.record(record.job_id), record.model_dump_json(), ex=keys.RECORD_TTL_S)
+
+    async def load(self, job_id: str) -> JobRecord | None:
+        """The job's record, or None when unknown or expired."""
+        raw = await self.connection.get(keys.record(job_id))
+        if raw is None:
+            return None
+        try:
+            return JobRecord.model_validate_json(raw)
+        except ValidationError:
+            log.warning("job %s: stored record no longer parses", job_id)
+            return None
+
+
+def new_seed() -> int:
+    """A random seed for a job whose prompt gives none."""
+    return secrets.randbelow(MAX_SEED + 1)
+
+
+def imagine_spec(fields: PromptFields, requester: Requester, mode: Mode, base_steps: int) -> JobSpec:
+    """The spec of one /imagine job; the prompt's --fast/--relax wins over the user's mode."""
+    return JobSpec(
+        kind=JobKind.IMAGINE,
+        prompt=fields,
+        seed=fields.seed if fields.seed is not None else new_seed(),
+        steps=steps_for_quality(base_steps, fields.quality),
+        guidance=guidance_for_stylize(fields.stylize),
+        requester=requester,
+        mode=fields.mode or mode,
+    )
+
+
+# Button action → (job kind, strength); VARY's strength comes from the presser's settings.
+_FOLLOW_UPS: dict[Action, tuple[JobKind, Strength | None]] = {
+    Action.UPSCALE: (JobKind.UPSCALE, Strength.SUBTLE),
+    Action.VARY: (JobKind.VARIATION, None),
+    Action.REROLL: (JobKind.REROLL, None),
+    Action.VARY_STRONG: (JobKind.VARIATION, Strength.STRONG),
+    Action.VARY_SUBTLE: (JobKind.VARIATION, Strength.SUBTLE),
+    Action.UPSCALE_SUBTLE: (JobKind.UPSCALE, Strength.SUBTLE),
+    Action.UPSCALE_CREATIVE: (JobKind.UPSCALE, Strength.CREATIVE),
+}
+
+
+def follow_up_spec(
+    parent: JobSpec, action: Action, index: int, requester: Requester, mode: Mode, variation: Strength, base_steps: int
+) -> JobSpec:
+    """The spec of the job a button asks for: the parent's prompt, the presser as requester.
+
+    Rerolls and variations get a new seed; an upscale keeps the parent's. Raises KeyError for CANCEL.
+    """
+    kind, strength = _FOLLOW_UPS[action]
+    if action is Action.VARY:
+        strength = variation
+    index = max(1, index)
+    return JobSpec(
+        kind=kind,
+        prompt=parent.prompt,
+        seed=parent.seed if kind is JobKind.UPSCALE else new_seed(),
+        steps=steps_for_quality(base_steps, parent.prompt.quality),
+        guidance=parent.guidance,
+        requester=requester,
+        mode=mode,
+        strength=strength,
+        parent=Parent(job_id=parent.id, index=index),
+    )

@@ -1,0 +1,29 @@
+"""Every Redis key the bot itself owns, defined once (the queue's keys are in ``worker.keys``).
+
+Each entry says what the key holds and how long it lives.
+"""
+
+from __future__ import annotations
+
+PREFIX = "imagine:bot"
+
+# How long the bot remembers where a job's messages are (its spec lives 30 days; buttons need only the spec).
+RECORD_TTL_S = 7 * 24 * 3600
+
+# The hash of the synced slash-command tree, so a restart syncs only when the commands changed. No expiry.
+COMMAND_TREE_HASH = f"{PREFIX}:command-tree-hash"
+
+
+def record(job_id: str) -> str:
+    """JSON ``JobRecord``: where the job's progress message and result go. RECORD_TTL_S."""
+    return f"{PREFIX}:job:{job_id}"
+
+
+def delivered(job_id: str) -> str:
+    """Set (NX) to the result message's id once the result is posted: the delivery idempotency key. RECORD_TTL_S."""
+    return f"{PREFIX}:delivered:{job_id}"
+
+
+def user_settings(user_id: int) -> str:
+    """JSON ``UserSettings``: a user's /settings defaults. No expiry (removed by "Reset")."""
+    return f"{PREFIX}:user:{user_id}:settings"

@@ -1,0 +1,132 @@
+"""What the bot says: message contents and error embeds, Midjourney-style. No Discord calls here.
+
+Prompts are user text: they are shown escaped (so ``**`` cannot break the bold) and every message goes out with
+``allowed_mentions`` that never ping @everyone or roles (see ``mentions``).
+"""
+
+from __future__ import annotations
+
+import discord
+
+from worker.spec import JobKind, Mode
+
+RED = discord.Colour.red()
+YELLOW = discord.Colour.gold()
+BLURPLE = discord.Colour.blurple()
+MAX_PROMPT_SHOWN = 1500
+
+
+def shown_prompt(text: str) -> str:
+    """The prompt as shown in bold: markdown escaped, shortened to keep messages under Discord's 2000 characters."""
+    if len(text) > MAX_PROMPT_SHOWN:
+        text = text[: MAX_PROMPT_SHOWN - 1] + "…"
+    return discord.utils.escape_markdown(text)
+
+
+def mentions(user_id: int | None = None) -> discord.AllowedMentions:
+    """Ping at most the one user a result is for; never @everyone, @here or roles, whatever the prompt says."""
+    users = [discord.Object(user_id)] if user_id is not None else False
+    return discord.AllowedMentions(everyone=False, roles=False, users=users, replied_user=False)
+
+
+def headline(kind: JobKind, prompt: str, user_id: int, index: int = 0) -> str:
+    """The first part of every message about a job: what it is, the prompt and who asked."""
+    bold = f"**{shown_prompt(prompt)}** - <@{user_id}>"
+    if kind is JobKind.UPSCALE:
+        return f"Upscaling image #{index} with {bold}"
+    if kind is JobKind.VARIATION:
+        return f"Making variations for image #{index} with {bold}"
+    return bold
+
+
+def waiting(head: str) -> str:
+    """The first response, before a worker takes the job."""
+    return f"{head} (Waiting to start)"
+
+
+def progress(head: str, percent: int, mode: Mode) -> str:
+    """A running job's message."""
+    return f"{head} ({percent}%) ({mode})"
+
+
+def cancelled(head: str) -> str:
+    """A job stopped by its owner."""
+    return f"{head} (Cancelled)"
+
+
+def result(kind: JobKind, prompt: str, user_id: int, mode: Mode, index: int = 0) -> str:
+    """The result message: mentions the user so Discord notifies them."""
+    bold = f"**{shown_prompt(prompt)}** - <@{user_id}>"
+    if kind is JobKind.UPSCALE:
+        return f"{bold} - Image #{index}" if index else bold
+    if kind is JobKind.VARIATION:
+        return f"**{shown_prompt(prompt)}** - Variations by <@{user_id}> ({mode})"
+    return f"{bold} ({mode})"
+
+
+def error_embed(title: str, message: str, hint: str | None = None, job_id: str | None = None) -> discord.Embed:
+    """A red error embed, as Midjourney answers a bad request."""
+    embed = discord.Embed(title=title, description=message, colour=RED)
+    if hint:
+        embed.add_field(name="Hint", value=hint[:1024], inline=False)
+    if job_id:
+        embed.set_footer(text=f"Job {job_id}")
+    return embed
+
+
+def invalid_parameter(message: str, hint: str | None, title: str = "Invalid parameter") -> discord.Embed:
+    """A prompt the parser refused (title, message and hint come from the parser)."""
+    return error_embed(title, message, hint)
+
+
+def banned_prompt(word: str) -> discord.Embed:
+    """A prompt containing a banned word."""
+    return error_embed(
+        "Banned prompt detected",
+        f"Sorry! Our content filter does not allow the word `{discord.utils.escape_markdown(word)}`.",
+        "Rephrase your prompt without it.",
+    )
+
+
+def queue_full(message: str) -> discord.Embed:
+    """A job refused by the user's or the global limit."""
+    return error_embed("Queue full", message, "Wait for a job to finish, or cancel one with its ❌ button.")
+
+
+def job_queued(ahead: int | None) -> discord.Embed:
+    """A job admitted but held back by the user's concurrent limit."""
+    where = f" Position in your queue: {ahead + 1}." if ahead is not None else ""
+    return discord.Embed(
+        title="Job queued",
+        description=f"You already have the maximum of jobs running; this one starts when one finishes.{where}",
+        colour=YELLOW,
+    )
+
+
+def job_expired() -> discord.Embed:
+    """A button whose job is no longer known."""
+    return error_embed("Job expired", "This job is too old to act on. Run /imagine again.")
+
+
+def stale_button() -> discord.Embed:
+    """A button this bot version does not understand."""
+    return error_embed("Unknown button", "This button is from an older version of the bot. Run /imagine again.")
+
+
+def not_owner(owner_id: int) -> discord.Embed:
+    """❌ pressed by someone other than the job's owner."""
+    return error_embed("Not your job", f"Only <@{owner_id}>, who started this job, can cancel or delete it.")
+
+
+def internal_error(job_id: str | None, reason: str | None = None) -> discord.Embed:
+    """Something went wrong; the job id lets an operator find the log, which holds the details."""
+    message = reason or "Something went wrong. Please try again."
+    return error_embed("Internal error", message, job_id=job_id)
+
+
+def delivery_failed(channel_id: int) -> str:
+    """Told to the user (by DM) when their result could not be posted where they asked."""
+    return (
+        f"Your image is ready, but I can't post in <#{channel_id}> (missing permissions). "
+        "Ask a server admin to let me send messages and attach files there, then use /imagine again."
+    )

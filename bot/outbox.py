@@ -1,0 +1,109 @@
+"""Posting, editing and deleting the bot's job messages with the bot token, falling back to the interaction.
+
+The channel API works at any time, so delivery never depends on an interaction token. Where the bot cannot use
+it (missing permissions, a DM reached only through the interaction), the interaction's webhook is used while its
+token lives; after that the user is told by DM that their result could not be posted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot import messages
+
+if TYPE_CHECKING:
+    from bot.jobs import JobRecord
+
+log = logging.getLogger(__name__)
+
+# Errors meaning "the bot may not use this channel" (rather than "try again").
+_NO_ACCESS = (discord.Forbidden, discord.NotFound)
+
+
+class DeliveryImpossible(Exception):
+    """Neither the channel nor the interaction can take the message; the user has been told if possible."""
+
+
+class Outbox:
+    """Sends job messages for one bot client."""
+
+    def __init__(self, client: discord.Client):
+        self.client = client
+
+    def _channel(self, record: JobRecord) -> discord.PartialMessageable:
+        return self.client.get_partial_messageable(record.channel_id, guild_id=record.guild_id)
+
+    def _webhook(self, record: JobRecord) -> discord.Webhook | None:
+        token = record.live_token()
+        if token is None or record.application_id is None:
+            return None
+        return discord.Webhook.partial(record.application_id, token, client=self.client)
+
+    async def send(
+        self, record: JobRecord, *, interaction: discord.Interaction | None = None, **kwargs: Any
+    ) -> discord.Message | None:
+        """Post a message for the job; raises DeliveryImpossible when it cannot go anywhere.
+
+        ``kwargs`` are ``Messageable.send`` arguments; ``reference`` is dropped on the webhook fallback.
+        """
+        try:
+            return await self._channel(record).send(**kwargs)
+        except _NO_ACCESS as exc:
+            log.warning(
+                "job %s: cannot post in channel %s (%s); trying the interaction",
+                record.job_id,
+                record.channel_id,
+                exc.status,
+            )
+        kwargs.pop("reference", None)
+        if interaction is not None and not interaction.is_expired():
+            return await interaction.followup.send(wait=True, **kwargs)
+        webhook = self._webhook(record)
+        if webhook is not None:
+            return await webhook.send(wait=True, **kwargs)
+        await self.tell_user(record)
+        raise DeliveryImpossible(f"job {record.job_id}: no way to post in channel {record.channel_id}")
+
+    async def edit(self, record: JobRecord, message_id: int, **kwargs: Any) -> None:
+        """Edit one of the job's messages; a message that is gone is ignored."""
+        try:
+            await self._channel(record).get_partial_message(message_id).edit(**kwargs)
+            return
+        except discord.NotFound:
+            pass  # deleted, or a channel only the interaction reaches: the webhook below tells which
+        except discord.Forbidden as exc:
+            log.info("job %s: cannot edit in channel %s (%s)", record.job_id, record.channel_id, exc.status)
+        webhook = self._webhook(record)
+        if webhook is None:
+            return
+        kwargs.pop("allowed_mentions", None)
+        try:
+            await webhook.edit_message(message_id, **kwargs)
+        except _NO_ACCESS:
+            log.debug("job %s: message %s is gone", record.job_id, message_id)
+
+    async def delete(self, record: JobRecord, message_id: int) -> None:
+        """Delete one of the job's messages; one that is already gone is fine."""
+        try:
+            await self._channel(record).get_partial_message(message_id).delete()
+            return
+        except discord.NotFound:
+            return
+        except discord.Forbidden:
+            pass
+        webhook = self._webhook(record)
+        if webhook is not None:
+            with contextlib.suppress(_NO_ACCESS):
+                await webhook.delete_message(message_id)
+
+    async def tell_user(self, record: JobRecord) -> None:
+        """DM the user that their result could not be posted (best effort: DMs may be closed too)."""
+        try:
+            user = await self.client.fetch_user(record.user_id)
+            await user.send(messages.delivery_failed(record.channel_id), allowed_mentions=messages.mentions())
+        except discord.HTTPException as exc:
+            log.warning("job %s: could not tell user %s by DM either: %s", record.job_id, record.user_id, exc)

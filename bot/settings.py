@@ -1,0 +1,70 @@
+"""Bot settings, read from ``IMAGINE_*`` environment variables (and ``.env``); built in ``main()``, never at import.
+
+The Discord token is accepted as ``DISCORD_TOKEN`` or ``IMAGINE_DISCORD_TOKEN`` and kept as a SecretStr, so it never
+appears in ``repr`` or logs. Queue-side settings (Redis URL, limits, TTLs) are the worker's ``QueueSettings``, read
+from the same environment, so the bot and the workers cannot disagree about them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from worker.sizes import BASE_RESOLUTION, DEFAULT_SIZE_STEP
+
+
+def _split_list(value: object) -> object:
+    """Accept "a,b,c" as well as a JSON list, so a plain comma list works in an env file."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class BotSettings(BaseSettings):
+    """Everything the Discord front end needs besides the queue."""
+
+    model_config = SettingsConfigDict(env_prefix="IMAGINE_", env_file=".env", extra="ignore", populate_by_name=True)
+
+    discord_token: SecretStr = Field(validation_alias=AliasChoices("IMAGINE_DISCORD_TOKEN", "DISCORD_TOKEN"))
+    # Guilds whose command list is synced directly (instant); without any, commands are synced globally.
+    guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # The root URL of a Discord to talk to instead of discord.com (IMAGINE_DISCORD_URL): the local emulator
+    # (``python -m sandbox``) in tests and demos. REST goes to <url>/api/v10, the gateway to ws://<url>/gateway.
+    discord_url: str | None = None
+
+    # The prompt parser's view of the default model: base resolution and size step (image sides).
+    model_base: int = Field(default=BASE_RESOLUTION["demo"], ge=8)
+    size_step: int = Field(default=DEFAULT_SIZE_STEP, ge=8)
+    # The model's name as /info shows it.
+    model: str = "demo"
+    # Denoising steps at --quality 1 (the engine's IMAGINE_STEPS; recorded in each spec).
+    steps: int = Field(default=20, ge=1, le=200)
+
+    # Whole words (case-insensitive) that make a prompt refused with "Banned prompt detected".
+    banned_words: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # At most one progress edit of a job's message per this many seconds (Discord rate limits edits).
+    progress_edit_interval_s: float = Field(default=2.0, ge=0)
+
+    # The event-stream consumer group and this bot's stable name in it: a restarted bot with the same name
+    # gets back the events it had read but not handled.
+    consumer_group: str = "bot"
+    consumer_name: str = "bot-1"
+    # Events another consumer left unacknowledged this long are taken over (and failed posts retried).
+    reclaim_idle_ms: int = Field(default=30_000, ge=1_000)
+
+    @field_validator("guild_ids", "banned_words", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("discord_url")
+    @classmethod
+    def _base(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else None

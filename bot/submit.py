@@ -1,0 +1,101 @@
+"""Accepting jobs: enqueue (in a thread: the queue client is synchronous), record where to deliver, answer.
+
+Every job is admitted before the user is answered, so a refusal ("Queue full") is the answer itself. A job
+record is written before the job is enqueued, so the delivery loop always finds it, however fast the worker is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot import keys, messages
+from bot.jobs import TOKEN_LIFETIME_S, JobRecord, JobRecords
+from worker.queue import EnqueueError, JobQueue, JobState, Position
+from worker.spec import JobSpec
+
+if TYPE_CHECKING:
+    import redis.asyncio
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Accepted:
+    """A job that was admitted, with where it stands."""
+
+    spec: JobSpec
+    record: JobRecord
+    position: Position
+
+    @property
+    def held_back(self) -> bool:
+        """Waiting behind the user's concurrent limit ("Job queued")."""
+        return self.position.state is JobState.WAITING
+
+
+class Submitter:
+    """Enqueues jobs for the bot."""
+
+    def __init__(self, queue: JobQueue, records: JobRecords, connection: redis.asyncio.Redis, threads: int = 8):
+        self.queue = queue
+        self.records = records
+        self.connection = connection
+        # Enqueueing is a handful of Redis round trips; a small pool keeps 100 simultaneous commands in 3 s.
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="enqueue")
+
+    async def run(self, func, *args):
+        """Run a blocking queue call off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, func, *args)
+
+    async def enqueue(self, spec: JobSpec, record: JobRecord) -> Accepted:
+        """Record and enqueue one job; raises EnqueueError when refused (the record is then left to expire)."""
+        await self.records.save(record)
+        position = await self.run(self.queue.enqueue, spec)
+        return Accepted(spec, record, position)
+
+    async def enqueue_all(self, jobs: list[tuple[JobSpec, JobRecord]]) -> tuple[list[Accepted], EnqueueError | None]:
+        """Enqueue in order until one is refused; returns the accepted ones and the refusal, if any."""
+        accepted: list[Accepted] = []
+        for spec, record in jobs:
+            try:
+                accepted.append(await self.enqueue(spec, record))
+            except EnqueueError as exc:
+                log.info("job %s: refused (%s)", spec.id, exc.reason)
+                return accepted, exc
+        return accepted, None
+
+    async def attach_message(
+        self, accepted: Accepted, message_id: int | None, interaction: discord.Interaction | None = None
+    ) -> None:
+        """Remember the job's progress message (and the interaction token, as a fallback while it lives)."""
+        record = accepted.record
+        record.message_id = message_id
+        if interaction is not None:
+            record.application_id = interaction.application_id
+            record.token = interaction.token
+            record.token_expires_at = time.time() + TOKEN_LIFETIME_S
+        await self.records.save(record)
+
+    async def already_delivered(self, job_id: str) -> bool:
+        """Whether the job's result was posted (a fast job can finish before its first message is recorded)."""
+        return bool(await self.connection.exists(keys.delivered(job_id)))
+
+    def close(self) -> None:
+        """Stop the thread pool."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def refusal_embed(error: EnqueueError) -> discord.Embed:
+    """The embed answering a refused job."""
+    if error.reason in ("queue_full", "user_limit"):
+        return messages.queue_full(error.message)
+    if error.reason == "parent_expired":
+        return messages.job_expired()
+    return messages.error_embed("Job refused", error.message)

@@ -1,0 +1,50 @@
+"""Message contents and embeds: Midjourney's shapes, escaped prompts, and no mass pings."""
+
+from __future__ import annotations
+
+from bot import messages
+from worker.spec import JobKind, Mode
+
+
+def test_waiting_and_progress_lines() -> None:
+    """The first response and progress edits read as Midjourney's do."""
+    head = messages.headline(JobKind.IMAGINE, "a red fox --ar 3:2", 42)
+    assert messages.waiting(head) == "**a red fox --ar 3:2** - <@42> (Waiting to start)"
+    assert messages.progress(head, 37, Mode.FAST) == "**a red fox --ar 3:2** - <@42> (37%) (fast)"
+
+
+def test_follow_up_headlines() -> None:
+    """Upscales and variations name the image they start from."""
+    assert messages.headline(JobKind.UPSCALE, "fox", 1, 2).startswith("Upscaling image #2 with **fox**")
+    assert messages.headline(JobKind.VARIATION, "fox", 1, 3).startswith("Making variations for image #3 with")
+
+
+def test_prompt_markdown_is_escaped() -> None:
+    """A prompt cannot break out of the bold with its own markdown."""
+    head = messages.headline(JobKind.IMAGINE, "**x** _y_", 1)
+    assert head.startswith(r"**\*\*x\*\* \_y\_**")
+
+
+def test_long_prompt_is_shortened() -> None:
+    """A long prompt is cut so the message stays under Discord's 2000 characters."""
+    assert len(messages.result(JobKind.IMAGINE, "word " * 600, 1, Mode.FAST)) < 2000
+
+
+def test_mentions_never_ping_everyone_or_roles() -> None:
+    """allowed_mentions pings at most the one user a result is for."""
+    for allowed in (messages.mentions(), messages.mentions(7)):
+        data = allowed.to_dict()
+        assert "everyone" not in data["parse"] and "roles" not in data["parse"]
+    assert messages.mentions(7).to_dict()["users"] == [7]
+    assert messages.mentions().to_dict().get("users", []) == []
+
+
+def test_error_embeds() -> None:
+    """Error embeds carry their Midjourney titles, hints and job ids."""
+    assert messages.invalid_parameter("Unrecognized parameter(s): --zz", "hint!").title == "Invalid parameter"
+    assert messages.invalid_parameter("m", "h").fields[0].value == "h"
+    assert messages.internal_error("abc").footer.text == "Job abc"
+    assert messages.banned_prompt("gore").title == "Banned prompt detected"
+    assert messages.queue_full("full").title == "Queue full"
+    assert "Position in your queue: 2" in messages.job_queued(1).description
+    assert messages.job_expired().title == "Job expired"
