@@ -116,3 +116,35 @@ def test_sandbox_never_imports_the_bot_package() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@run_async
+async def test_subcommands_user_options_and_choices_are_built_like_discords_client() -> None:
+    """'group sub' nests options, a User option is sent by id with `resolved`, choices are enforced."""
+    async with scene() as s:
+        options = [
+            {"type": 6, "name": "who", "description": "w", "required": True},
+            {"type": 3, "name": "mode", "description": "m", "choices": [{"name": "Fast", "value": "fast"}]},
+        ]
+        settings = {
+            "name": "settings",
+            "description": "s",
+            "options": [{"type": 1, "name": "show", "description": "x", "options": options}],
+        }
+        headers = {"Authorization": f"Bot {s.discord.bot_token}"}
+        url = f"{s.discord.emulator.api_url}/applications/{s.discord.world.application_id}/commands"
+        async with aiohttp.ClientSession(headers=headers) as http, http.put(url, json=[settings]) as response:
+            assert response.status == 200
+        with pytest.raises(ValueError, match="must be one of"):
+            await s.discord.slash("settings show", who=s.bob, mode="slow", user=s.alice, channel=s.general)
+        interaction = await s.discord.slash(
+            "settings show", who=s.bob, mode="fast", user=s.alice, channel=s.general, wait=False
+        )
+        (sub,) = interaction.data["options"]
+        assert (sub["name"], sub["type"]) == ("show", 1)
+        assert {o["name"]: o["value"] for o in sub["options"]} == {"who": str(s.bob.id), "mode": "fast"}
+        assert interaction.data["resolved"]["users"][str(s.bob.id)]["username"] == "bob"
+        # No bot runs here: answer it, so no unanswered interaction is left at teardown.
+        callback = f"{s.discord.emulator.api_url}/interactions/{interaction.id}/{interaction.token}/callback"
+        async with aiohttp.ClientSession() as http, http.post(callback, json={"type": 5}) as response:
+            assert response.status == 204
