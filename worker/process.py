@@ -36,7 +36,7 @@ from worker.spec import JobSpec, JobSpecError, Mode
 
 log = logging.getLogger(__name__)
 
-WORKER_DIED = "The worker making this job stopped unexpectedly, more than once. Please try again."
+WORKER_DIED = "The worker making this job stopped unexpectedly. Please try again."
 
 
 class ImagineWorker(SimpleWorker):
@@ -78,27 +78,35 @@ class ImagineWorker(SimpleWorker):
                 log.warning("job %s: heartbeat failed: %s", job.id, exc)
 
 
-def on_abandoned(job: Job, exc_type: type[BaseException] | None, exc_value: Any, tb: Any) -> bool:
-    """RQ exception handler: report a job whose worker died once it has no retries left.
+def on_job_failure(job: Job, exc_type: type[BaseException] | None, exc_value: Any, tb: Any) -> bool:
+    """RQ exception handler: make sure a job RQ gives up on still ends with a ``failed`` event.
 
-    Called by registry cleanup for each abandoned job before RQ retries or fails it. Returns True so other
+    run_job turns every expected error into its own terminal event, so this sees what escaped it: a worker
+    that died mid-job (AbandonedJobError, from registry cleanup, in whichever worker runs it), a forced
+    shutdown, or Redis failing while the job reported. A job with retries left is run again (at the front
+    of its queue); otherwise the user gets a clear reason and the slot is freed. Returns True so other
     handlers still run.
     """
-    if exc_type is not AbandonedJobError:
-        return True
     if job.retries_left:
-        log.warning("job %s: its worker died; running it again (%d retries left)", job.id, job.retries_left)
+        log.warning("job %s: %s; running it again (%d retries left)", job.id, _what(exc_type), job.retries_left)
         return True
-    rt = tasks.current_runtime()
     try:
         spec = JobSpec.from_json(job.args[0])
     except (JobSpecError, IndexError, TypeError):
-        log.error("job %s: abandoned with an unreadable spec", job.id)
+        log.error("job %s: %s, and its spec is unreadable", job.id, _what(exc_type))
         return True
-    log.error("job %s: its worker died and no retries are left; failing it", job.id)
+    reason = WORKER_DIED if exc_type is AbandonedJobError else tasks.INTERNAL_ERROR
+    log.error("job %s: %s and no retries are left; failing it", job.id, _what(exc_type))
+    rt = tasks.current_runtime()
     rt.admission.release(spec.requester.user_id, spec.id)
-    rt.events.finish(make_event(EventType.FAILED, spec.id, spec.requester, {"reason": WORKER_DIED}))
+    rt.events.finish(make_event(EventType.FAILED, spec.id, spec.requester, {"reason": reason}))
     return True
+
+
+def _what(exc_type: type[BaseException] | None) -> str:
+    if exc_type is AbandonedJobError:
+        return "its worker died"
+    return f"it raised {exc_type.__name__ if exc_type else 'an unknown error'}"
 
 
 def import_engine_class(path: str) -> Any:
@@ -155,7 +163,7 @@ def serve(
             worker_ttl=max(60, settings.heartbeat_s * 2),
             log_job_description=False,
         )
-        worker.push_exc_handler(on_abandoned)
+        worker.push_exc_handler(on_job_failure)
         try:
             # RQ pins its logger to INFO at import; follow the level this process configured instead.
             worker.work(burst=burst, logging_level=logging.getLogger().getEffectiveLevel())

@@ -11,8 +11,8 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
+import redis.exceptions
 from rq import Queue, Retry
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
@@ -24,9 +24,6 @@ from worker.events import EventLog, EventType, make_event
 from worker.limits import Admission, LimitError, Limits
 from worker.settings import QueueSettings
 from worker.spec import JobSpec, JobSpecError, Mode
-
-if TYPE_CHECKING:
-    import redis
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +81,9 @@ class JobQueue:
     def enqueue(self, spec: JobSpec) -> Position:
         """Accept a job: check its parent, take a slot, keep its spec, queue it, emit ``queued``.
 
-        Raises EnqueueError (reason "parent_expired", "user_limit" or "queue_full") when the job is refused.
+        Raises EnqueueError (reason "parent_expired", "user_limit", "queue_full" or "unavailable") when the
+        job is refused, and redis.RedisError when Redis cannot be reached at all. Synchronous (a few ms): from
+        asyncio, call it through ``asyncio.to_thread``.
         """
         if spec.parent is not None and not self.connection.exists(keys.spec(spec.parent.job_id)):
             raise EnqueueError("The original job has expired; run /imagine again.", "parent_expired")
@@ -93,8 +92,12 @@ class JobQueue:
             self.admission.admit(user_id, spec.id)
         except LimitError as exc:
             raise EnqueueError(exc.message, str(exc.reason)) from None
+        self.connection.set(keys.spec(spec.id), spec.to_json(), ex=self.settings.spec_ttl_s)
+        # "queued" goes out before RQ has the job, so it always precedes the worker's "started".
+        expected = self._expected_position(spec)
+        data = {"mode": str(spec.mode), "kind": str(spec.kind), "state": str(expected.state), "ahead": expected.ahead}
+        self.events.emit(make_event(EventType.QUEUED, spec.id, spec.requester, data))
         try:
-            self.connection.set(keys.spec(spec.id), spec.to_json(), ex=self.settings.spec_ttl_s)
             retry = Retry(max=self.settings.max_retries, enqueue_at_front=True) if self.settings.max_retries else None
             self.queues[spec.mode].enqueue_call(
                 keys.TASK,
@@ -107,14 +110,26 @@ class JobQueue:
                 retry=retry,
                 rate_limit=RateLimit(keys.user_rate_limit(user_id), self.settings.concurrent_limit),
             )
-        except BaseException:
+        except Exception:
+            log.exception("job %s: could not be queued", spec.id)
             self.admission.release(user_id, spec.id)
-            raise
+            reason = {"reason": "The job could not be queued. Please try again."}
+            with contextlib.suppress(redis.exceptions.RedisError):
+                self.events.finish(make_event(EventType.FAILED, spec.id, spec.requester, reason))
+            raise EnqueueError(reason["reason"], "unavailable") from None
         position = self.position(spec.id)
-        data = {"mode": str(spec.mode), "kind": str(spec.kind), "state": str(position.state), "ahead": position.ahead}
-        self.events.emit(make_event(EventType.QUEUED, spec.id, spec.requester, data))
         log.info("job %s: queued (%s, %s ahead)", spec.id, position.state, position.ahead)
         return position
+
+    def _expected_position(self, spec: JobSpec) -> Position:
+        """Where the job will stand once RQ has it (RQ's own answer exists only after the enqueue)."""
+        registry = RateLimitRegistry(keys.user_rate_limit(spec.requester.user_id), self.connection)
+        if registry.get_allowed_job_count() >= self.settings.concurrent_limit:
+            return Position(JobState.WAITING, registry.get_rate_limited_job_count())
+        ahead = self.queues[spec.mode].count
+        if spec.mode is Mode.RELAX:
+            ahead += self.queues[Mode.FAST].count
+        return Position(JobState.QUEUED, ahead)
 
     def load_spec(self, job_id: str) -> JobSpec | None:
         """The job's spec while it is kept (spec_ttl), else None."""
