@@ -56,6 +56,8 @@ class LoadedModel:
     img2img: DiffusionPipeline
     family: str
     base_resolution: int
+    # The scheduler the model shipped with, before DPM-Solver++ replaced it (the benchmark's "stock" baseline).
+    shipped_scheduler: Any = None
 
 
 def load(settings: EngineSettings, placement: Placement) -> LoadedModel:
@@ -79,6 +81,7 @@ def load(settings: EngineSettings, placement: Placement) -> LoadedModel:
     if settings.compile_unet:
         pipe.unet = torch.compile(pipe.unet, mode="max-autotune-no-cudagraphs")
 
+    shipped_scheduler = pipe.scheduler
     # 3. DPM-Solver++ (2M): good pictures in ~20 steps, deterministic (no noise injected while sampling).
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(
         pipe.scheduler.config, algorithm_type="dpmsolver++", use_karras_sigmas=settings.karras_sigmas
@@ -89,7 +92,9 @@ def load(settings: EngineSettings, placement: Placement) -> LoadedModel:
     img2img.set_progress_bar_config(disable=True)
     base = base_resolution(family, pipe)
     logger.info("loaded %s (%s, base %spx) on %s/%s", name, family, base, placement.device, placement.dtype)
-    return LoadedModel(name=name, pipe=pipe, img2img=img2img, family=family, base_resolution=base)
+    return LoadedModel(
+        name=name, pipe=pipe, img2img=img2img, family=family, base_resolution=base, shipped_scheduler=shipped_scheduler
+    )
 
 
 def detect_family(pipe: DiffusionPipeline) -> str:

@@ -1,0 +1,103 @@
+"""Benchmark the engine: seconds per 2×2 grid for the configured model, by stage, against stock diffusers use.
+
+"Stock" is the same pipeline and weights used the way the diffusers docs show: the model's shipped scheduler
+and default steps (50), fp32, one image per call, four calls per grid, each image saved as a plain PNG. A
+second baseline runs stock calls at the engine's step count, to separate the gain from batching (one batched
+CFG run for four images) from the gain from fewer DPM-Solver++ steps.
+
+Run: ``.venv/bin/python -m bench.engine [--runs 5] [--stock-runs 5]``. Settings come from ``IMAGINE_*``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import io
+import logging
+import statistics
+import time
+
+import torch
+
+from models.engine import Engine
+from models.settings import EngineSettings
+from worker.spec import JobKind, JobSpec, PromptFields, Requester, WeightedPrompt, guidance_for_stylize
+
+PROMPT = "a lighthouse on a cliff at sunset, waves crashing below"
+STAGES = (("encode_prompt", "text encoding"), ("denoise", "denoising"), ("decode", "VAE decode"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed engine grids (after one warm-up)")
+    parser.add_argument("--stock-runs", type=int, default=5, help="timed stock grids (after one warm-up)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    torch.manual_seed(0)
+
+    engine = Engine.load(EngineSettings())
+    side = engine.base_resolution
+    print(f"model {engine.name} ({engine.family}, base {side}px) on {engine.device}/{engine.dtype}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, load {engine.load_seconds:.2f}s")
+
+    # 1. The engine: one batched run per grid, then the grid and four PNGs with metadata.
+    rows = [_engine_grid(engine, side, seed) for seed in range(args.runs + 1)][1:]
+    total = statistics.median(r["total"] for r in rows)
+    steps = engine.settings.steps
+    print(f"\nengine grid ({steps} steps DPM-Solver++, batch of 4, {side}x{side}): p50 {total:.3f}s over {args.runs}")
+    for key, label in (*STAGES, ("output", "grid + PNG encode")):
+        print(f"  {label:<18} {statistics.median(r[key] for r in rows):.3f}s")
+
+    # 2. Stock diffusers: shipped scheduler, fp32, one image per call, four calls.
+    pipe = _stock_pipeline(engine)
+    for label, stock_steps in (("stock diffusers, default 50 steps", 50), (f"stock at {steps} steps", steps)):
+        times = [_stock_grid(pipe, side, stock_steps, seed) for seed in range(args.stock_runs + 1)][1:]
+        stock = statistics.median(times)
+        name = type(pipe.scheduler).__name__
+        print(f"{label} ({name}, fp32, 4 calls of 1 image): p50 {stock:.3f}s over {args.stock_runs}")
+        print(f"  engine speed-up: {stock / total:.2f}x")
+
+
+def _engine_grid(engine: Engine, side: int, seed: int) -> dict[str, float]:
+    spec = JobSpec(
+        kind=JobKind.IMAGINE,
+        prompt=PromptFields(prompts=[WeightedPrompt(text=PROMPT)], width=side, height=side),
+        seed=seed * 4,
+        steps=engine.settings.steps,
+        guidance=guidance_for_stylize(100),
+        requester=Requester(user_id=0, channel_id=0),
+    )
+    result = engine.run(spec)
+    result.files()
+    row = {key: result.timings[key] for key, _ in STAGES}
+    row["output"] = result.timings["grid"] + result.timings["files"]
+    row["total"] = result.seconds + result.timings["files"]
+    return row
+
+
+def _stock_pipeline(engine: Engine):
+    components = dict(engine.model.pipe.components)
+    components["scheduler"] = engine.model.shipped_scheduler
+    if engine.dtype != "fp32":
+        # A separate fp32 copy: the engine's own modules must keep their dtype.
+        components = {
+            k: copy.deepcopy(v).float() if isinstance(v, torch.nn.Module) else v for k, v in components.items()
+        }
+    if "safety_checker" in components:  # SD1/2 pipelines warn unless told the checker is off on purpose
+        components["requires_safety_checker"] = False
+    pipe = type(engine.model.pipe)(**components)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _stock_grid(pipe, side: int, steps: int, seed: int) -> float:
+    started = time.perf_counter()
+    for i in range(4):
+        generator = torch.Generator("cpu").manual_seed(seed * 4 + i)
+        image = pipe(PROMPT, height=side, width=side, num_inference_steps=steps, generator=generator).images[0]
+        image.save(io.BytesIO(), format="PNG")
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()
