@@ -171,3 +171,17 @@ def test_real_tiny_engine_end_to_end(settings: QueueSettings, connection: redis.
     assert types(events)[:2] == ["queued", "started"] and events[-1].type is EventType.DONE, events[-1].data
     names = {ref.split("/")[1].split(".")[0] for ref in events[-1].data["files"]}
     assert names == {"grid", "1", "2", "3", "4"}
+
+
+def test_job_run_again_after_done_delivers_nothing_twice(settings: QueueSettings, connection: redis.Redis) -> None:
+    """A job that RQ runs again after its done was written (a late crash, a retry) neither reruns nor re-reports."""
+    queue = JobQueue(connection, settings)
+    spec = make_spec()
+    queue.enqueue(spec)
+    drain(settings)
+    rq_queue = Queue(keys.QUEUE_NAMES[Mode.FAST], connection=connection, serializer=JSONSerializer)
+    rq_queue.enqueue_call(keys.TASK, args=(spec.to_json(),), job_id=spec.id)  # as a retry would
+    engine = fakes.FakeEngine()
+    assert drain(settings, engine=engine) == 1
+    assert engine.runs == []
+    assert [e.type for e in EventLog(connection).history(spec.id)].count(EventType.DONE) == 1
