@@ -217,8 +217,8 @@ class Sandbox:
 
     @property
     def requests(self) -> list[RequestRecord]:
-        """Every REST request served so far."""
-        return self.emulator.traffic.requests
+        """The REST requests served so far (the latest 10,000)."""
+        return list(self.emulator.traffic.requests)
 
     def pop_violations(self) -> list[Violation]:
         """The rule violations recorded so far, clearing them (for tests that provoke one on purpose)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+import zlib
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +51,8 @@ class Traffic:
     """Pending forced 429s and the log of requests served."""
 
     forced: list[ForcedRateLimit] = field(default_factory=list)
-    requests: list[RequestRecord] = field(default_factory=list)
+    # Bounded: a sandbox left running for a person in a browser must not grow without end.
+    requests: deque[RequestRecord] = field(default_factory=lambda: deque(maxlen=10_000))
 
     def take_forced(self, route: str) -> ForcedRateLimit | None:
         """Remove and return the first forced 429 that applies to `route` ("METHOD /template")."""
@@ -99,7 +102,7 @@ def _rate_limit_headers(route: str, remaining: int, reset_after: float) -> dict[
         "X-RateLimit-Remaining": str(remaining),
         "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
         "X-RateLimit-Reset-After": f"{reset_after:.3f}",
-        "X-RateLimit-Bucket": f"sandbox-{abs(hash(route)) % 10**10:010d}",
+        "X-RateLimit-Bucket": f"sandbox-{zlib.crc32(route.encode()):08x}",
     }
 
 

@@ -22,7 +22,8 @@ from referencing.jsonschema import DRAFT202012
 log = logging.getLogger(__name__)
 
 SPEC_ENV = "IMAGINE_DISCORD_OPENAPI"
-DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "discord-openapi.json"
+# sandbox/schema.py → the repository → the folder holding it, where shared/ lives beside the repository.
+DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "discord-openapi.json"
 _SPEC_URI = "urn:discord-openapi"
 
 
