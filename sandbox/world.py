@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import itertools
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +30,7 @@ from sandbox.models import (
 )
 
 DISCORD_EPOCH_MS = 1420070400000
-_POLL_S = 0.05
+_POLL_S = 0.05  # how often waiters re-check conditions that no dispatch announces (e.g. a bot's own state)
 
 Listener = Callable[[str, dict[str, Any]], None]
 
@@ -79,8 +78,8 @@ class World:
     # ids and events
 
     def snowflake(self) -> int:
-        """A fresh, increasing snowflake, so discord.py's created_at works."""
-        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        """A fresh, increasing snowflake whose time part follows the emulator's clock, as message timestamps do."""
+        ms = int(self.clock.utcnow().timestamp() * 1000) - DISCORD_EPOCH_MS
         return (ms << 22) | (next(self._counter) & 0x3FFFFF)
 
     def subscribe(self, listener: Listener) -> None:
