@@ -21,7 +21,7 @@ from typing import Any
 
 from sandbox.app import Emulator
 from sandbox.middleware import RequestRecord
-from sandbox.models import Channel, Command, Guild, Interaction, InteractionType, Message, User
+from sandbox.models import Channel, Command, Guild, Interaction, InteractionType, Message, User, iter_components
 from sandbox.options import build_options
 from sandbox.rules import INITIAL_RESPONSE_DEADLINE_S, Rule, Violation
 
@@ -140,6 +140,27 @@ class Sandbox:
             raise ValueError(f"button {button!r} is a link button; clicking it opens a URL, not an interaction")
         data = {"custom_id": target["custom_id"], "component_type": 2}
         interaction = self.world.start_interaction(InteractionType.MESSAGE_COMPONENT, user, channel, data, message)
+        if wait:
+            await self.wait_for_response(interaction, timeout)
+        return interaction
+
+    async def submit_modal(
+        self, opened_by: Interaction, values: dict[str, str], *, wait: bool = True, timeout: float = 5.0
+    ) -> Interaction:
+        """The user who saw the bot's modal fills in text inputs (by custom_id) and submits it.
+
+        Raises ValueError when the bot opened no modal for `opened_by`, KeyError for a text input it does not have.
+        """
+        if opened_by.modal is None:
+            raise ValueError(f"the bot answered {opened_by} without opening a modal")
+        components = [_filled(c, values) for c in opened_by.modal.get("components") or []]
+        unknown = set(values) - {c.get("custom_id") for c in iter_components(opened_by.modal["components"])}
+        unknown -= {(c.get("component") or {}).get("custom_id") for c in opened_by.modal["components"]}
+        if unknown:
+            raise KeyError(f"the modal has no text inputs {sorted(unknown)}")
+        data = {"custom_id": opened_by.modal["custom_id"], "components": components}
+        kind = InteractionType.MODAL_SUBMIT
+        interaction = self.world.start_interaction(kind, opened_by.user, opened_by.channel, data, opened_by.message)
         if wait:
             await self.wait_for_response(interaction, timeout)
         return interaction
@@ -264,3 +285,13 @@ def _visible(message: Message, viewer: User | None) -> bool:
     if not message.ephemeral:
         return True
     return viewer is not None and message.interaction is not None and message.interaction.user is viewer
+
+
+def _filled(component: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    """A modal component as submitted: rows and labels keep their shape, text inputs carry their values."""
+    if component.get("type") == 1:
+        return {"type": 1, "components": [_filled(c, values) for c in component.get("components") or []]}
+    if component.get("type") == 18:
+        return {"type": 18, "component": _filled(component["component"], values)}
+    custom_id = component.get("custom_id")
+    return {"type": component.get("type"), "custom_id": custom_id, "value": values.get(custom_id, "")}

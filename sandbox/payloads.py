@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sandbox.models import Attachment, Channel, ChannelType, Guild, Interaction, InteractionType, Message, User
+from sandbox.models import Attachment, Channel, ChannelType, Guild, Interaction, Message, User
 
 # Every permission bit Discord defines as of API v10: the emulator does not model permission checks, so everyone
 # (the bot included) may do everything, and discord.py's own permission checks pass.
@@ -200,6 +200,6 @@ def interaction_json(
         data["user"] = user_json(interaction.user)
         data["authorizing_integration_owners"] = {"0": "0"}
         data["context"] = 1
-    if interaction.type is InteractionType.MESSAGE_COMPONENT and interaction.message is not None:
+    if interaction.message is not None:  # a click, or a modal opened from one
         data["message"] = message_json(interaction.message, interaction.guild, base_url, application_id)
     return data

@@ -68,8 +68,8 @@ def _callback_type(value: Any, interaction: Interaction) -> CallbackType:
         kind = CallbackType(value)
     except ValueError:
         raise DiscordError(400, 50035, f"Invalid callback type {value!r}", rule=Rule.BAD_CALLBACK) from None
-    if kind in _COMPONENT_ONLY and interaction.type is not InteractionType.MESSAGE_COMPONENT:
-        detail = f"callback type {int(kind)} only answers a component interaction"
+    if kind in _COMPONENT_ONLY and interaction.message is None:
+        detail = f"callback type {int(kind)} only answers a click (or a modal opened from one)"
         raise DiscordError(400, 50035, detail, rule=Rule.BAD_CALLBACK)
     if kind is CallbackType.MODAL and interaction.type is InteractionType.MODAL_SUBMIT:
         raise DiscordError(400, 50035, "a modal submission cannot be answered with a modal", rule=Rule.BAD_CALLBACK)

@@ -59,6 +59,15 @@ class Upscale(discord.ui.DynamicItem[discord.ui.Button], template=r"upscale:(?P<
         await interaction.response.send_message(f"upscaling {self.job} #{self.index}")
 
 
+class TitleModal(discord.ui.Modal, title="New title"):
+    """A one-field modal; submitting it posts the title."""
+
+    title_text = discord.ui.TextInput(label="Title", custom_id="title", max_length=100)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"retitled: {self.title_text.value}")
+
+
 class TinyBot(discord.Client):
     """The smallest bot that exercises what the project's bot does: reply, defer + file, buttons, channel posts."""
 
@@ -93,6 +102,10 @@ class TinyBot(discord.Client):
         @tree.command(description="Reply with too much text")
         async def chatter(interaction: discord.Interaction, length: int) -> None:
             await interaction.response.send_message("x" * length)
+
+        @tree.command(description="Ask for a new title in a modal")
+        async def retitle(interaction: discord.Interaction) -> None:
+            await interaction.response.send_modal(TitleModal())
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(Upscale)

@@ -108,3 +108,15 @@ async def test_too_long_reply_is_refused_and_recorded() -> None:
         s.discord.advance_clock(3.1)  # the refused reply leaves the user with "did not respond"
         s.discord.check_unanswered()
         assert [v.rule for v in s.discord.pop_violations()] == ["no_initial_response"]
+
+
+@run_async
+async def test_modal_opened_by_the_bot_can_be_submitted() -> None:
+    """The bot's modal is recorded, and the user's submission reaches the bot's Modal.on_submit."""
+    async with scene(bot=TinyBot()) as s:
+        opened = await s.discord.slash("retitle", user=s.alice, channel=s.general)
+        assert opened.modal is not None and opened.modal["title"] == "New title"
+        submitted = await s.discord.submit_modal(opened, {"title": "Foxes at dusk"})
+        reply = await s.discord.wait_for_original(submitted)
+        assert reply.content == "retitled: Foxes at dusk"
+        assert submitted.user is s.alice
