@@ -139,7 +139,7 @@ def _from_folder(path: Path, dtype: torch.dtype) -> DiffusionPipeline:
         raise ModelLoadError(f"model folder {str(path)!r} has no model_index.json (not a diffusers pipeline)")
     try:
         return DiffusionPipeline.from_pretrained(path, dtype=dtype, **_no_safety_checker(index))
-    except (OSError, ValueError, KeyError) as exc:
+    except Exception as exc:  # diffusers, safetensors and torch raise many types here; all mean "not loadable"
         raise ModelLoadError(f"model folder {str(path)!r} could not be loaded: {_first_line(exc)}") from exc
 
 
@@ -165,7 +165,7 @@ def _from_single_file(path: Path, settings: EngineSettings, dtype: torch.dtype) 
             str(path), config=str(config_dir) if config_dir.exists() else config, dtype=dtype,
             local_files_only=True, **kwargs,
         )  # fmt: skip
-    except (OSError, ValueError, KeyError) as exc:
+    except Exception as exc:  # diffusers, safetensors and torch raise many types here; all mean "not loadable"
         raise ModelLoadError(f"checkpoint {str(path)!r} could not be loaded: {_first_line(exc)}") from exc
 
 

@@ -12,7 +12,8 @@ from models import loader
 from models.engine import Engine
 from models.loader import ModelLoadError, detect_family
 from models.settings import EngineSettings
-from tests.models.conftest import test_settings
+from tests.models.conftest import distance, make_spec, test_settings
+from tests.models.ldm_checkpoint import save_ldm_checkpoint
 
 
 def test_loads_a_diffusers_folder_as_sd1(engine: Engine, sd_dir: Path) -> None:
@@ -132,3 +133,22 @@ def test_unavailable_device_is_a_load_error() -> None:
         pytest.skip("this machine has CUDA")
     with pytest.raises(ModelLoadError, match="CUDA"):
         Engine.load(EngineSettings(model="demo", device="cuda"))
+
+
+def test_single_file_checkpoint_loads_with_a_local_config(engine: Engine, sd_dir: Path, tmp_path: Path) -> None:
+    """An original-layout .safetensors checkpoint plus a config folder loads and gives the folder's pixels."""
+    checkpoint = tmp_path / "tiny.safetensors"
+    save_ldm_checkpoint(engine.model.pipe, checkpoint)
+    single = Engine.load(test_settings(checkpoint, single_file_config=str(sd_dir)))
+    assert (single.name, single.family) == (str(checkpoint), "sd1")
+    spec = make_spec(seed=3)
+    ours, theirs = single.run(spec).images, engine.run(spec).images
+    assert all(distance(a, b) == 0 for a, b in zip(ours, theirs, strict=True))
+
+
+def test_single_file_with_wrong_contents_is_a_clear_error(sd_dir: Path, tmp_path: Path) -> None:
+    """A checkpoint file that is not a model names the file in a ModelLoadError."""
+    checkpoint = tmp_path / "junk.safetensors"
+    checkpoint.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelLoadError, match=r"junk\.safetensors"):
+        Engine.load(test_settings(checkpoint, single_file_config=str(sd_dir)))
