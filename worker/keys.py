@@ -53,3 +53,8 @@ def user_rate_limit(user_id: int) -> str:
 def image(job_id: str, name: str) -> str:
     """One encoded image (grid.png, 1.png…, preview.png) in the Redis result store; settings.image_ttl (24 h)."""
     return f"{PREFIX}:img:{job_id}:{name}"
+
+
+def requeued(job_id: str) -> str:
+    """Set when a lost queued job is pushed back onto its queue, so only one worker does it; 10 minutes."""
+    return f"{PREFIX}:requeued:{job_id}"

@@ -31,6 +31,7 @@ from rq.worker import SimpleWorker, WorkerStatus
 from worker import tasks
 from worker.events import EventType, make_event
 from worker.queue import rq_queue
+from worker.recovery import LostJobs
 from worker.settings import QueueSettings
 from worker.spec import JobSpec, JobSpecError, Mode
 
@@ -46,6 +47,7 @@ class ImagineWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
         self.heartbeat_s = heartbeat_s
         self.jobs_run = 0
+        self.lost_jobs = LostJobs(self.connection)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         """How long a running job's registry entry lives without a heartbeat."""
@@ -55,6 +57,14 @@ class ImagineWorker(SimpleWorker):
     def dequeue_timeout(self) -> int:
         # Wake from the blocking pop often enough to run maintenance (abandoned jobs) while idle.
         return max(1, min(self.worker_ttl - 15, self.maintenance_interval))
+
+    def run_maintenance_tasks(self) -> None:
+        """RQ's registry cleanup (abandoned jobs), then jobs lost between dequeue and start."""
+        super().run_maintenance_tasks()
+        try:
+            self.lost_jobs.sweep()
+        except redis.exceptions.RedisError as exc:
+            log.warning("worker: lost-job sweep failed: %s", exc)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Run the job in this process while a thread keeps its heartbeat."""
