@@ -1,0 +1,38 @@
+"""Queue settings and the worker command line."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from cli import worker as worker_cli
+from worker.settings import QueueSettings
+from worker.spec import Mode
+
+
+def test_redis_password_never_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Redis password (as a setting or inside the URL) appears in neither repr nor the logged URL."""
+    monkeypatch.setenv("IMAGINE_REDIS_PASSWORD", "hunter2")
+    monkeypatch.setenv("IMAGINE_REDIS_URL", "redis://:s3cret@redis.internal:6380/1")
+    settings = QueueSettings(_env_file=None)
+    assert settings.redis_password.get_secret_value() == "hunter2"
+    for text in (repr(settings), str(settings), settings.redis_url_safe):
+        assert "hunter2" not in text and "s3cret" not in text
+    assert settings.redis_url_safe == "redis://:***@redis.internal:6380/1"
+
+
+def test_bad_redis_url_is_refused() -> None:
+    """A Redis URL without a redis scheme is a settings error, not a late connection failure."""
+    with pytest.raises(ValueError, match="redis_url"):
+        QueueSettings(_env_file=None, redis_url="http://localhost:6379")
+
+
+def test_worker_command_takes_a_subset_of_queues() -> None:
+    """`imagine worker --queues fast` serves fast only; unknown queue names are a usage error."""
+    parser = argparse.ArgumentParser()
+    worker_cli.add_parser(parser.add_subparsers(dest="command"))
+    assert parser.parse_args(["worker", "--queues", "fast"]).queues == [Mode.FAST]
+    assert parser.parse_args(["worker"]).queues == [Mode.FAST, Mode.RELAX]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["worker", "--queues", "turbo"])
