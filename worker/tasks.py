@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import redis.exceptions
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
@@ -28,8 +29,6 @@ from worker.spec import JobSpec, JobSpecError, Requester
 from worker.store import ResultStore, open_store
 
 if TYPE_CHECKING:
-    import redis
-
     from worker.settings import QueueSettings
 
 log = logging.getLogger(__name__)
@@ -104,11 +103,14 @@ class ProgressReporter:
         if preview is None and (not due or percent == self.last_percent):
             return
         data: dict[str, Any] = {"percent": percent, "step": progress.step, "total": progress.total}
-        if preview is not None:
-            buf = io.BytesIO()
-            preview.save(buf, format="PNG")
-            data["preview"] = self.rt.store.put(self.spec.id, "preview.png", buf.getvalue())
-        self.rt.events.emit(make_event(EventType.PROGRESS, self.spec.id, self.spec.requester, data))
+        try:  # progress is best effort: a Redis blip must not fail the job
+            if preview is not None:
+                buf = io.BytesIO()
+                preview.save(buf, format="PNG")
+                data["preview"] = self.rt.store.put(self.spec.id, "preview.png", buf.getvalue())
+            self.rt.events.emit(make_event(EventType.PROGRESS, self.spec.id, self.spec.requester, data))
+        except (redis.exceptions.RedisError, OSError) as exc:
+            log.warning("job %s: progress not sent: %s", self.spec.id, exc)
         self.last_sent, self.last_percent = time.monotonic(), percent
 
 
@@ -125,8 +127,11 @@ class CancelCheck:
     def __call__(self) -> bool:
         now = time.monotonic()
         if not self.asked and now - self.last >= self.every_s:
-            self.asked = bool(self.connection.exists(self.key))
             self.last = now
+            try:
+                self.asked = bool(self.connection.exists(self.key))
+            except redis.exceptions.RedisError as exc:  # keep going; ask again next time
+                log.warning("cancel check failed: %s", exc)
         return self.asked
 
 
@@ -204,7 +209,7 @@ def _reject(rt: Runtime, spec_json: str, reason: str) -> dict[str, Any]:
         raw = loaded if isinstance(loaded, dict) else {}
     except ValueError:
         pass
-    job_id = str(raw.get("id") or (job.id if job else "unknown"))
+    job_id = job.id if job else str(raw.get("id") or "unknown")
     requester = None
     with contextlib.suppress(ValueError):
         requester = Requester.model_validate(raw.get("requester"))
