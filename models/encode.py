@@ -34,6 +34,8 @@ class ImageInfo:
     model: str
     job_id: str
     sampler: str = "DPM++ 2M Karras"
+    # img2img strength of variations and upscales; None for images made from noise.
+    strength: float | None = None
 
     def fields(self) -> dict[str, str]:
         """The PNG text chunks, one per field."""
@@ -47,7 +49,7 @@ class ImageInfo:
             "model": self.model,
             "job_id": self.job_id,
             "sampler": self.sampler,
-        }
+        } | ({} if self.strength is None else {"strength": f"{self.strength:g}"})
 
     def parameters(self) -> str:
         """The AUTOMATIC1111 ``parameters`` text: prompt, negative prompt line, then key: value pairs."""
@@ -57,6 +59,7 @@ class ImageInfo:
         lines.append(
             f"Steps: {self.steps}, Sampler: {self.sampler}, CFG scale: {self.guidance:g}, Seed: {self.seed}, "
             f"Size: {self.width}x{self.height}, Model: {self.model}, Job: {self.job_id}"
+            + ("" if self.strength is None else f", Denoising strength: {self.strength:g}")
         )
         return "\n".join(lines)
 

@@ -105,20 +105,17 @@ class Engine:
         logger.info("job %s: %s %sx%s seed %s", spec.id, spec.kind, spec.prompt.width, spec.prompt.height, spec.seed)
         timings: dict[str, float] = {}
         with torch.inference_mode(), self.placement.autocast(), self._seamless(spec.prompt.tile):
+            strength = strength_for(spec)
             if spec.kind is JobKind.UPSCALE:
-                assert source is not None and spec.strength is not None  # checked in _check
+                assert source is not None  # checked in _check
                 width, height = _even_size(source.width * UPSCALE_FACTOR, source.height * UPSCALE_FACTOR)
-                image = source.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-                images = self._generate(spec, 1, hooks, timings, width, height, image, UPSCALE_STRENGTH[spec.strength])
+                count = 1
             else:
                 width, height = spec.prompt.width, spec.prompt.height
-                image, strength = None, None
-                if spec.kind is JobKind.VARIATION:
-                    assert source is not None and spec.strength is not None
-                    image = source.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-                    strength = VARIATION_STRENGTH[spec.strength]
-                images = self._generate(spec, GRID_SIZE, hooks, timings, width, height, image, strength)
-        return self._result(spec, images, width, height, timings, started)
+                count = GRID_SIZE
+            image = None if source is None else source.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+            images = self._generate(spec, count, hooks, timings, width, height, image, strength)
+        return self._result(spec, images, width, height, timings, started, strength)
 
     # -- the generation steps -------------------------------------------------------------------------------
 
@@ -166,13 +163,13 @@ class Engine:
             extra = {} if image is None else {"image": [image] * len(rows)}
             return pipe(**part.pipeline_kwargs(), generator=generators, **common, **extra).images
 
-        latents = self._batched(denoise, count, "denoise", width, height)
+        latents = self._batched(denoise, count, f"job {spec.id}: denoise", width, height)
         timings["denoise"] = time.perf_counter() - clock
 
         # 3. Decode with the VAE (tiled for large images), then convert to PIL.
         clock = time.perf_counter()
         images = self._batched(
-            lambda rows: self._decode(latents[rows[0] : rows[-1] + 1]), count, "decode", width, height
+            lambda rows: self._decode(latents[rows[0] : rows[-1] + 1]), count, f"job {spec.id}: decode", width, height
         )
         timings["decode"] = time.perf_counter() - clock
         return self.model.pipe.image_processor.postprocess(images, output_type="pil")
@@ -184,14 +181,27 @@ class Engine:
         if upcast:
             vae.to(torch.float32)
         try:
-            latents = latents.to(vae.device, vae.dtype) / vae.config.scaling_factor
-            return vae.decode(latents, return_dict=False)[0]
+            latents = latents.to(vae.device, vae.dtype)
+            mean, std = getattr(vae.config, "latents_mean", None), getattr(vae.config, "latents_std", None)
+            if mean is not None and std is not None:
+                # VAEs that normalise their latents per channel (e.g. Playground's SDXL VAE) are un-normalised first.
+                shape = (1, len(mean), 1, 1)
+                mean_t = torch.tensor(mean).view(shape).to(latents)
+                std_t = torch.tensor(std).view(shape).to(latents)
+                return vae.decode(latents * std_t / vae.config.scaling_factor + mean_t, return_dict=False)[0]
+            return vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
         finally:
             if upcast:
                 vae.to(torch.float16)
 
-    def _batched(self, work: Callable[[list[int]], torch.Tensor], count: int, stage: str, width: int, height: int):
-        """``work`` on all rows at once; on CUDA out-of-memory, retried one row at a time."""
+    def _batched(
+        self, work: Callable[[list[int]], torch.Tensor], count: int, stage: str, width: int, height: int
+    ) -> torch.Tensor:
+        """``work`` on all rows at once; on CUDA out-of-memory, retried one row at a time.
+
+        ``stage`` names the job and step for the log ("job <id>: denoise"). Raises EngineError when even one
+        row does not fit.
+        """
         try:
             with self._vae_tiling(max(width, height) > self.settings.vae_tiling_above):
                 return work(list(range(count)))
@@ -253,6 +263,7 @@ class Engine:
         height: int,
         timings: dict[str, float],
         started: float,
+        strength: float | None,
     ) -> EngineResult:
         steps = steps_for_quality(self.settings.steps, spec.prompt.quality)
 
@@ -268,6 +279,7 @@ class Engine:
                 model=self.name,
                 job_id=spec.id,
                 sampler="DPM++ 2M Karras" if self.settings.karras_sigmas else "DPM++ 2M",
+                strength=strength,
             )
 
         clock = time.perf_counter()
@@ -288,6 +300,15 @@ class Engine:
             timings=timings,
             max_file_bytes=self.settings.max_file_bytes,
         )
+
+
+def strength_for(spec: JobSpec) -> float | None:
+    """img2img strength of a follow-up (None for jobs that start from noise)."""
+    if spec.kind is JobKind.VARIATION and spec.strength is not None:
+        return VARIATION_STRENGTH[spec.strength]
+    if spec.kind is JobKind.UPSCALE and spec.strength is not None:
+        return UPSCALE_STRENGTH[spec.strength]
+    return None
 
 
 def _even_size(width: int, height: int, multiple: int = 8) -> tuple[int, int]:

@@ -36,6 +36,8 @@ def test_variations_are_four_new_images_near_the_source(engine: Engine, source: 
     near = np.mean([distance(source, image) for image in subtle.images])
     far = np.mean([distance(source, image) for image in strong.images])
     assert near < far
+    assert subtle.infos[0].strength == 0.5
+    assert "Denoising strength: 0.5" in subtle.infos[0].parameters()
 
 
 def test_variations_are_reproducible(engine: Engine, source: Image.Image) -> None:
