@@ -244,7 +244,7 @@ def main() -> int:
         "",
         "The worker cycle is everything a worker does per job besides the engine: dequeue, registries, spec",
         "parsing, started/done events, storing files, slot release. The ratio column shows how close N workers",
-        "on one Redis get to N times one worker; Redis itself is far from busy at these rates.",
+        "on one Redis get to N times one worker (here on a shared 2-CPU machine, so 8 workers contend for CPU).",
     ]
     text = "\n".join(lines)
     print(text)
