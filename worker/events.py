@@ -193,15 +193,20 @@ class EventConsumer:
 
     async def read(self, count: int = 100, block_ms: int | None = 5_000) -> list[Event]:
         """Events for this consumer: first its own pending ones (after a restart), then new ones."""
-        if self._pending_cursor is not None:
+        while self._pending_cursor is not None:
             stream = {self.stream: self._pending_cursor}
-            events = self._decode(await self.connection.xreadgroup(self.group, self.name, stream, count=count))
-            if events:
-                self._pending_cursor = events[-1].stream_id
+            entries = _entries(await self.connection.xreadgroup(self.group, self.name, stream, count=count))
+            if not entries:
+                self._pending_cursor = None
+                break
+            self._pending_cursor = _text(entries[-1][0])
+            # Entries trimmed from the stream while pending come back without fields: nothing to deliver.
+            if gone := [sid for sid, raw in entries if not raw]:
+                await self.connection.xack(self.stream, self.group, *gone)
+            if events := [Event.from_fields(sid, raw) for sid, raw in entries if raw]:
                 return events
-            self._pending_cursor = None
         reply = await self.connection.xreadgroup(self.group, self.name, {self.stream: ">"}, count=count, block=block_ms)
-        return self._decode(reply)
+        return [Event.from_fields(sid, raw) for sid, raw in _entries(reply) if raw]
 
     async def reclaim(self, count: int = 100) -> list[Event]:
         """Take over entries other consumers read but did not acknowledge within ``min_idle_ms``."""
@@ -216,9 +221,8 @@ class EventConsumer:
         ids = [e.stream_id for e in events if e.stream_id]
         return await self.connection.xack(self.stream, self.group, *ids) if ids else 0
 
-    def _decode(self, reply: Any) -> list[Event]:
-        events = []
-        streams = reply.items() if isinstance(reply, dict) else (reply or [])  # RESP3 answers a map
-        for _stream, entries in streams:
-            events += [Event.from_fields(sid, raw) for sid, raw in entries if raw]
-        return events
+
+def _entries(reply: Any) -> list[tuple[Any, Any]]:
+    """(id, fields) pairs of an XREADGROUP reply (RESP2 list or RESP3 map)."""
+    streams = reply.items() if isinstance(reply, dict) else (reply or [])
+    return [(sid, raw) for _stream, entries in streams for sid, raw in entries]

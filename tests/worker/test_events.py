@@ -59,3 +59,25 @@ def test_consumer_resumes_and_reclaims(redis_server: RedisServer, connection: re
         await client.aclose()
 
     asyncio.run(scenario())
+
+
+def test_consumer_skips_pending_entries_trimmed_away(redis_server: RedisServer, connection: redis.Redis) -> None:
+    """Pending entries trimmed from the stream are acknowledged and skipped; later ones still arrive."""
+    log = EventLog(connection)
+    for i in range(4):
+        log.emit(Event(EventType.QUEUED, f"j{i}"))
+
+    async def scenario() -> None:
+        client = redis.asyncio.Redis.from_url(redis_server.url)
+        first = EventConsumer(client, group="bot", name="a")
+        await first.ensure_group()
+        assert len(await first.read(count=4, block_ms=100)) == 4  # read, never acknowledged
+        await client.xtrim(keys.EVENTS, maxlen=1, approximate=False)  # j0..j2 are gone
+        log.emit(Event(EventType.QUEUED, "j4"))
+        again = EventConsumer(client, group="bot", name="a")
+        assert [e.job_id for e in await again.read(count=2, block_ms=100)] == ["j3"]
+        assert [e.job_id for e in await again.read(block_ms=100)] == ["j4"]
+        assert (await client.xpending(keys.EVENTS, "bot"))["pending"] == 2  # j3, j4: the trimmed ones were acked
+        await client.aclose()
+
+    asyncio.run(scenario())
