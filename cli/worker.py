@@ -29,14 +29,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     """Start the worker; settings come from IMAGINE_* environment variables."""
-    from worker.process import serve
+    from worker.process import EngineLoadError, serve
     from worker.settings import QueueSettings
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    log = logging.getLogger(__name__)
     settings = QueueSettings()
-    processed = serve(settings, args.queues, burst=args.burst, name=args.name)
-    logging.getLogger(__name__).info("worker: stopped after %d jobs", processed)
+    try:
+        processed = serve(settings, args.queues, burst=args.burst, name=args.name)
+    except EngineLoadError as exc:
+        log.error("worker: %s", exc, exc_info=args.verbose)
+        return 1
+    log.info("worker: stopped after %d jobs", processed)
     return 0

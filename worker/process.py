@@ -127,10 +127,20 @@ def import_engine_class(path: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
+class EngineLoadError(RuntimeError):
+    """The engine could not be imported or loaded; the message says which and why."""
+
+
 def load_engine(settings: QueueSettings) -> Any:
-    """Load the engine once for this process, logging what was loaded and how long it took."""
+    """Load the engine once for this process, logging what was loaded and how long it took.
+
+    Raises EngineLoadError.
+    """
     started = time.monotonic()
-    engine = import_engine_class(settings.engine).load()
+    try:
+        engine = import_engine_class(settings.engine).load()
+    except Exception as exc:
+        raise EngineLoadError(f"could not load engine {settings.engine}: {exc}") from exc
     seconds = getattr(engine, "load_seconds", None) or time.monotonic() - started
     log.info(
         "engine loaded: model %s on %s (%s) in %.1f s",

@@ -36,3 +36,12 @@ def test_worker_command_takes_a_subset_of_queues() -> None:
     assert parser.parse_args(["worker"]).queues == [Mode.FAST, Mode.RELAX]
     with pytest.raises(SystemExit):
         parser.parse_args(["worker", "--queues", "turbo"])
+
+
+def test_worker_command_fails_cleanly_when_the_engine_cannot_load(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    """`imagine worker` with an engine that cannot be loaded exits 1 with a one-line reason."""
+    from cli import main
+
+    monkeypatch.setenv("IMAGINE_ENGINE", "tests.worker.fakes:NoSuchEngine")
+    assert main(["worker", "--burst"]) == 1
+    assert "could not load engine tests.worker.fakes:NoSuchEngine" in caplog.text
