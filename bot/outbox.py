@@ -74,7 +74,7 @@ class Outbox:
             await self._channel(record).get_partial_message(message_id).edit(**kwargs)
             return
         except discord.NotFound:
-            pass  # deleted, or a channel only the interaction reaches: the webhook below tells which
+            return  # deleted (e.g. a late progress edit after the result): nothing to do
         except discord.Forbidden as exc:
             log.info("job %s: cannot edit in channel %s (%s)", record.job_id, record.channel_id, exc.status)
         webhook = self._webhook(record)

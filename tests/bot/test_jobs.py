@@ -33,7 +33,6 @@ def test_random_seed_without_one() -> None:
     [
         (Action.UPSCALE, JobKind.UPSCALE, Strength.SUBTLE),
         (Action.VARY, JobKind.VARIATION, Strength.SUBTLE),  # the presser's setting below
-        (Action.REROLL, JobKind.REROLL, None),
         (Action.VARY_STRONG, JobKind.VARIATION, Strength.STRONG),
         (Action.UPSCALE_CREATIVE, JobKind.UPSCALE, Strength.CREATIVE),
     ],
@@ -45,3 +44,10 @@ def test_follow_ups(action: Action, kind: JobKind, strength: Strength | None) ->
     assert (spec.kind, spec.strength, spec.requester, spec.mode) == (kind, strength, BOB, Mode.FAST)
     assert spec.prompt == parent.prompt and spec.parent.job_id == parent.id
     assert spec.parent.index == 2
+
+
+def test_reroll_is_a_fresh_imagine() -> None:
+    """🔄 makes an imagine job of the same prompt with a new seed, owned by the presser, with no parent image."""
+    parent = _parent()
+    spec = follow_up_spec(parent, Action.REROLL, 0, BOB, Mode.FAST, Strength.STRONG, 20)
+    assert (spec.kind, spec.parent, spec.requester, spec.prompt) == (JobKind.IMAGINE, None, BOB, parent.prompt)

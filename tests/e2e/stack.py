@@ -1,0 +1,253 @@
+"""The end-to-end stack: the Discord emulator, a private Redis, a real worker process and a real bot process.
+
+The emulator runs in a background thread's event loop for the whole module, so synchronous tests drive it with
+``stack.run(coro)``; the bot and the worker are subprocesses (``python -m cli bot`` / ``worker``), configured by
+environment variables as in production, the bot pointed at the emulator with IMAGINE_DISCORD_URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from sandbox.client import Sandbox
+from sandbox.models import Channel, Guild, Interaction, InteractionType, Message, User
+from worker import keys as worker_keys
+from worker.spec import JobSpec
+from worker.embedded_redis import EmbeddedRedis
+
+REPO = Path(__file__).resolve().parents[2]
+BANNED = "forbiddenword"
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGINE_") and k != "DISCORD_TOKEN"}
+    env["PYTHONPATH"] = str(REPO)
+    env.update(extra)
+    return env
+
+
+class Process:
+    """A subprocess whose output goes to a temp file (read on failure)."""
+
+    def __init__(self, args: list[str], env: dict[str, str], name: str):
+        self.args, self.env, self.name = args, env, name
+        self.log_path = Path(tempfile.mkstemp(prefix=f"e2e-{name}-", suffix=".log")[1])
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class Stack:
+    """Everything an end-to-end test talks to."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="emulator", daemon=True)
+        self._thread.start()
+        self.redis_server = EmbeddedRedis().start()
+        self.redis = redis.Redis.from_url(self.redis_server.url)
+        self.discord: Sandbox = self.run(self._start_sandbox())
+        self.alice = self.discord.add_user("alice")
+        self.bob = self.discord.add_user("bob")
+        self.carol = self.discord.add_user("carol")
+        self.guild: Guild = self.discord.add_guild("home", members=[self.alice, self.bob, self.carol])
+        self.channel: Channel = self.guild.channel("general")
+        # Every gateway event, in order (to see progress edits that later edits overwrite).
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.discord.world.subscribe(lambda name, data: self.events.append((name, data)))
+        queue_env = {
+            "IMAGINE_REDIS_URL": self.redis_server.url,
+            # Small per-user and global limits, so the limit paths are reachable with a handful of jobs.
+            "IMAGINE_CONCURRENT_LIMIT": "1",
+            "IMAGINE_QUEUED_LIMIT": "2",
+            "IMAGINE_QUEUE_CAP": "5",
+            "IMAGINE_STEPS": "2",
+        }
+        self.worker = Process(
+            [sys.executable, "-m", "cli", "worker"],
+            _env(
+                **queue_env,
+                IMAGINE_MODEL="demo",
+                IMAGINE_DEVICE="cpu",
+                IMAGINE_PREVIEW_EVERY="1",
+                IMAGINE_PROGRESS_INTERVAL_S="0",
+                IMAGINE_DEFAULT_NEGATIVE="",
+            ),
+            "worker",
+        )
+        self.bot = Process(
+            [sys.executable, "-m", "cli", "bot"],
+            _env(
+                **queue_env,
+                DISCORD_TOKEN=self.discord.bot_token,
+                IMAGINE_DISCORD_URL=self.discord.base_url,
+                # No guild ids: commands are synced globally, so they work in DMs too.
+                IMAGINE_MODEL_BASE="64",
+                IMAGINE_SIZE_STEP="64",
+                # No throttling: a tiny job's few progress events would otherwise be folded into none.
+                IMAGINE_PROGRESS_EDIT_INTERVAL_S="0",
+                IMAGINE_BANNED_WORDS=BANNED,
+                IMAGINE_RECLAIM_IDLE_MS="2000",
+            ),
+            "bot",
+        )
+
+    async def _start_sandbox(self) -> Sandbox:
+        return await Sandbox().start()
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 60) -> Any:
+        """Run a coroutine on the emulator's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def start(self) -> None:
+        """Start the worker and the bot; wait until the bot is connected and its commands are synced."""
+        self.worker.start()
+        self.start_bot()
+        self.wait(
+            lambda: b"imagine-fast" in b" ".join(self.redis.keys("rq:worker*") or [b""]) or self._worker_up(),
+            timeout=90,
+            what="worker up",
+        )
+
+    def _worker_up(self) -> bool:
+        from rq import Worker
+
+        return Worker.count(connection=self.redis) > 0
+
+    def start_bot(self) -> None:
+        """Start (or restart) the bot process and wait for it to be on the gateway with commands synced."""
+        self.bot.start()
+        self.wait(lambda: self.discord.emulator.gateway.connected and self._commands_synced(), 30, "bot connected")
+
+    def _commands_synced(self) -> bool:
+        return {"imagine", "settings", "info"} <= {c.name for c in self.discord.world.commands.values()}
+
+    def stop(self) -> None:
+        self.bot.stop()
+        self.worker.stop()
+        self.run(self.discord.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.redis.close()
+        self.redis_server.close()
+
+    def wait(self, condition: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
+        """Poll ``condition`` (run on the emulator's loop: it must not call ``run``) until truthy, returning it.
+
+        Fails with the processes' output tails on timeout.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self.run(_call(condition))
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(
+            f"timed out waiting for {what}\n--- bot ---\n{self.bot.output()[-3000:]}"
+            f"\n--- worker ---\n{self.worker.output()[-2000:]}"
+        )
+
+    # what people do (thin wrappers running the emulator client on its loop)
+
+    def slash(self, command: str, user: User, channel: Channel | None = None, **options: Any) -> Any:
+        """``user`` runs ``/command`` and the bot answers within Discord's 3 seconds."""
+        channel = channel or self.channel
+        return self.run(self.discord.slash(command, user=user, channel=channel, timeout=3.0, **options))
+
+    def click(self, message: Message, button: str, user: User) -> Any:
+        """``user`` clicks a button (by label or emoji) and the bot answers within 3 seconds."""
+        names = labels(message)
+        if button in names:
+            button = message.buttons[names.index(button)]["custom_id"]
+        return self.run(self.discord.click(message, button, user=user, timeout=3.0))
+
+    def select(self, message: Message, custom_id: str, value: str, user: User) -> Interaction:
+        """``user`` picks ``value`` in the select menu ``custom_id`` on ``message``; the bot answers in 3 s."""
+
+        async def pick() -> Interaction:
+            data = {"custom_id": custom_id, "component_type": 3, "values": [value]}
+            channel = self.discord.world.channels[message.channel_id]
+            interaction = self.discord.world.start_interaction(
+                InteractionType.MESSAGE_COMPONENT, user, channel, data, message
+            )
+            return await self.discord.wait_for_response(interaction, 3.0)
+
+        return self.run(pick())
+
+    def original(self, interaction: Interaction, timeout: float = 10) -> Message:
+        """The interaction's response once it is filled in."""
+        return self.run(self.discord.wait_for_original(interaction, timeout=timeout))
+
+    def spec(self, job_id: str) -> JobSpec:
+        """A job's stored spec."""
+        return JobSpec.from_json(self.redis.get(worker_keys.spec(job_id)))
+
+    def messages(self, channel: Channel | None = None, viewer: User | None = None) -> list[Message]:
+        return self.run(_call(lambda: self.discord.messages(channel or self.channel, viewer=viewer)))
+
+    def wait_message(
+        self,
+        predicate: Callable[[Message], Any],
+        channel: Channel | None = None,
+        timeout: float = 60,
+        viewer: User | None = None,
+    ) -> Message:
+        """The first message in the channel matching ``predicate``."""
+
+        def find() -> Message | None:
+            return next(
+                (m for m in self.discord.messages(channel or self.channel, viewer=viewer) if predicate(m)), None
+            )
+
+        return self.wait(find, timeout, "a matching message")
+
+
+def labels(message: Message) -> list[str]:
+    """The message's buttons by label (or emoji), in order."""
+    return [b.get("label") or (b.get("emoji") or {}).get("name") for b in message.buttons]
+
+
+def job_of(message: Message) -> str:
+    """The job id in a message's buttons' custom_ids."""
+    return message.buttons[0]["custom_id"].split(":")[2]
+
+
+async def _call(func: Callable[[], Any]) -> Any:
+    return func()
