@@ -132,11 +132,9 @@ class Engine:
     ) -> list[Image.Image]:
         # 1. Encode the prompt: weights, --no, house style, and per-image --chaos, in one text-encoder batch.
         clock = time.perf_counter()
+        # Always through the text-to-image pipeline: same encoders, and one tokenization path for every job kind.
+        cond = build_conditioning(self.model.pipe, spec.prompt, spec.seed, count, self.settings)
         pipe = self.model.pipe if image is None else self.model.img2img
-        try:
-            cond = build_conditioning(pipe, spec.prompt, spec.seed, count, self.settings)
-        except ValueError as exc:
-            raise EngineError(str(exc)) from exc
         timings["encode_prompt"] = time.perf_counter() - clock
 
         # 2. Denoise all images in one batch (one image at a time if the batch does not fit on the GPU).
@@ -225,6 +223,8 @@ class Engine:
         wanted = spec.prompt.model
         if wanted is not None and self.settings.aliases.get(wanted, wanted) != self.name:
             raise EngineError(f"this worker runs model {self.name!r}, not {wanted!r}")
+        if not any(part.weight > 0 for part in spec.prompt.prompts):
+            raise EngineError("a prompt needs at least one part with a positive weight")
         needs_source = spec.kind in (JobKind.VARIATION, JobKind.UPSCALE)
         if needs_source and source is None:
             raise EngineError(f"{spec.kind} jobs need the source image")

@@ -76,3 +76,23 @@ def test_sizes_must_fit_the_vae(engine: Engine) -> None:
     """Sizes that are not multiples of the VAE factor are refused, not silently rounded."""
     with pytest.raises(EngineError, match="multiple of 8"):
         engine.run(make_spec(width=60))
+
+
+def test_sdxl_variation_and_empty_negative(sdxl_dir: Path) -> None:
+    """SDXL img2img shares the weights and varies a cell; an empty negative is SDXL's zeroed unconditional."""
+    from models.prompting import build_conditioning
+    from worker.spec import Strength
+
+    engine = Engine.load(test_settings(sdxl_dir))
+    cond = build_conditioning(engine.model.pipe, make_spec().prompt, 1, 4, engine.settings)
+    assert cond.pooled is not None and not cond.negative.any() and not cond.negative_pooled.any()
+    assert engine.model.img2img.unet is engine.model.pipe.unet
+    source = engine.run(make_spec(seed=2)).images[0]
+    result = engine.run(make_spec(kind=JobKind.VARIATION, strength=Strength.SUBTLE), source=source)
+    assert len(result.images) == 4 and result.images[0].size == (SIZE, SIZE)
+
+
+def test_a_prompt_of_only_negative_weights_is_refused(engine: Engine) -> None:
+    """With nothing to aim for (all weights negative) the job fails with a user-facing error."""
+    with pytest.raises(EngineError, match="positive weight"):
+        engine.run(make_spec([("a fox", -1.0)]))
