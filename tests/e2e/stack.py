@@ -24,8 +24,8 @@ import redis
 from sandbox.client import Sandbox
 from sandbox.models import Channel, Guild, Interaction, InteractionType, Message, User
 from worker import keys as worker_keys
-from worker.spec import JobSpec
 from worker.embedded_redis import EmbeddedRedis
+from worker.spec import JobSpec
 
 REPO = Path(__file__).resolve().parents[2]
 BANNED = "forbiddenword"

@@ -202,7 +202,7 @@ def test_dm(stack: Stack) -> None:
 def test_rate_limited_post_is_retried(stack: Stack) -> None:
     """A 429 from Discord on posting the result is waited out and the result is posted exactly once."""
     stack.discord.force_rate_limit("POST /channels/{channel_id}/messages", retry_after=0.5)
-    _, grid = imagine(stack, "a patient snail")
+    imagine(stack, "a patient snail")
     assert any(r.status == 429 for r in stack.discord.requests)
     time.sleep(0.5)
     assert len([m for m in stack.messages() if "a patient snail" in m.content and m.buttons and "U1" in labels(m)]) == 1
