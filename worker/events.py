@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 
 class EventType(StrEnum):
+    """What happened to a job."""
+
     QUEUED = "queued"
     STARTED = "started"
     PROGRESS = "progress"
@@ -90,6 +92,7 @@ class Event:
 
     @property
     def terminal(self) -> bool:
+        """Whether this is a job's last event (done, failed or cancelled)."""
         return self.type in TERMINAL
 
 

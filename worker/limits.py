@@ -55,6 +55,8 @@ RQ_JOB_PREFIX = "rq:job:"  # rq.job.Job.redis_job_namespace_prefix (not imported
 
 
 class Rejection(StrEnum):
+    """Why an enqueue was refused."""
+
     USER_LIMIT = "user_limit"
     QUEUE_FULL = "queue_full"
 
@@ -70,6 +72,8 @@ class LimitError(Exception):
 
 @dataclass(frozen=True)
 class Limits:
+    """The numbers behind admission (see the module docstring)."""
+
     concurrent: int = 3
     queued: int = 10
     queue_cap: int = 500

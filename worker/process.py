@@ -55,7 +55,7 @@ class ImagineWorker(SimpleWorker):
 
     @property
     def dequeue_timeout(self) -> int:
-        # Wake from the blocking pop often enough to run maintenance (abandoned jobs) while idle.
+        """Seconds to block waiting for a job: short enough to run maintenance (abandoned jobs) while idle."""
         return max(1, min(self.worker_ttl - 15, self.maintenance_interval))
 
     def run_maintenance_tasks(self) -> None:

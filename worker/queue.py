@@ -38,6 +38,8 @@ class EnqueueError(Exception):
 
 
 class JobState(StrEnum):
+    """Where a job is in its life, as the bot shows it."""
+
     WAITING = "waiting"  # admitted, held back by the user's concurrent limit
     QUEUED = "queued"  # released to the workers, not started
     RUNNING = "running"
@@ -76,6 +78,7 @@ class JobQueue:
 
     @classmethod
     def from_settings(cls, settings: QueueSettings) -> JobQueue:
+        """A queue on a new connection to the configured Redis."""
         return cls(settings.redis(), settings)
 
     def enqueue(self, spec: JobSpec) -> Position:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 
 class StoreKind(StrEnum):
+    """Result store backends."""
+
     REDIS = "redis"
     DIRECTORY = "directory"
 
