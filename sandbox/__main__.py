@@ -1,6 +1,7 @@
 """Run the emulator on its own, for a bot in another process: `python -m sandbox --port 8765`.
 
-Then start the bot with IMAGINE_DISCORD_URL=http://127.0.0.1:8765 and the printed token.
+Then start the bot with IMAGINE_DISCORD_URL=http://127.0.0.1:8765 and the printed token. With `--web-port 8080`
+the emulator also serves a Discord-like web page where a person uses the bot (see sandbox/web.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 import logging
 
 from sandbox.client import Sandbox
+from sandbox.web import WebUI
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,6 +23,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", default=None, help="the bot token to accept (default: a random one, printed)")
     parser.add_argument("--guild", default="sandbox", help="name of the guild to create")
     parser.add_argument("--users", default="alice,bob", help="comma-separated users to create in the guild")
+    parser.add_argument("--channels", default="general", help="comma-separated text channels of the guild")
+    parser.add_argument("--web-port", type=int, default=None, help="also serve the web page on this port")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person stops it
@@ -30,13 +34,19 @@ def main(argv: list[str] | None = None) -> None:
 async def _serve(args: argparse.Namespace) -> None:
     sandbox = Sandbox(bot_token=args.token)
     users = [sandbox.add_user(name) for name in args.users.split(",") if name]
-    sandbox.add_guild(args.guild, members=users)
+    channels = [name for name in args.channels.split(",") if name] or ["general"]
+    sandbox.add_guild(args.guild, channels=channels, members=users)
     await sandbox.emulator.start(args.host, args.port)
+    page = WebUI(sandbox) if args.web_port is not None else None
     print(f"IMAGINE_DISCORD_URL={sandbox.base_url}")
     print(f"DISCORD_TOKEN={sandbox.bot_token}", flush=True)
+    if page is not None:
+        print(f"WEB_URL={await page.start(args.host, args.web_port)}", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
+        if page is not None:
+            await page.stop()
         await sandbox.stop()
 
 

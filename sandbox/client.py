@@ -144,6 +144,36 @@ class Sandbox:
             await self.wait_for_response(interaction, timeout)
         return interaction
 
+    async def select(
+        self,
+        message: Message,
+        custom_id: str,
+        values: list[str],
+        *,
+        user: User,
+        wait: bool = True,
+        timeout: float = 5.0,
+    ) -> Interaction:
+        """`user` picks `values` in the string select menu `custom_id` on `message`.
+
+        Raises KeyError when there is no such select, ValueError for a disabled select, values it does not offer
+        or a count outside its min/max, and (with `wait`) TimeoutError when the bot does not answer in time.
+        """
+        channel = self.world.channels[message.channel_id]
+        self._check_can_see(user, channel)
+        menu = next((c for c in iter_components(message.components) if c.get("custom_id") == custom_id), None)
+        if menu is None or menu.get("type") != 3:
+            raise KeyError(f"message {message.id} has no string select {custom_id!r}")
+        offered = {option["value"] for option in menu.get("options") or []}
+        low, high = menu.get("min_values", 1), menu.get("max_values", 1)
+        if menu.get("disabled") or set(values) - offered or not low <= len(values) <= high:
+            raise ValueError(f"cannot pick {values} in select {custom_id!r} (offers {sorted(offered)}, {low}-{high})")
+        data = {"custom_id": custom_id, "component_type": 3, "values": list(values)}
+        interaction = self.world.start_interaction(InteractionType.MESSAGE_COMPONENT, user, channel, data, message)
+        if wait:
+            await self.wait_for_response(interaction, timeout)
+        return interaction
+
     async def submit_modal(
         self, opened_by: Interaction, values: dict[str, str], *, wait: bool = True, timeout: float = 5.0
     ) -> Interaction:

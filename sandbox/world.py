@@ -63,6 +63,8 @@ class World:
         self.bot_token = bot_token or f"sandbox.{self.bot.id}.{secrets.token_urlsafe(16)}"
         self._listeners: list[Listener] = []
         self._waiters: list[asyncio.Future[None]] = []
+        # Bumped on every change; watchers that must see ephemeral changes too (which dispatch no event) compare it.
+        self.revision = 0
         self._joined_at = clock.utcnow()
 
     @property
@@ -94,6 +96,7 @@ class World:
 
     def notify(self) -> None:
         """Wake everything waiting in `wait_until` to re-check its condition."""
+        self.revision += 1
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             if not waiter.done():
