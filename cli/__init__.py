@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "upscale": ("cli.generate", "upscale an image 2x with refinement, locally"),
     "worker": ("cli.worker", "run a generation worker"),
     "bot": ("cli.bot", "run the Discord bot"),
+    "run": ("cli.run", "run everything locally: Redis, a worker, the bot (and a local Discord without a token)"),
 }
 
 

@@ -1,0 +1,61 @@
+"""The ``[redis]`` part of ``imagine run``: an EmbeddedRedis in a process of its own, printing the server's log.
+
+``imagine run`` starts this as a child in a new session, so the Redis server (this process's child) is out of the
+terminal's reach too: Ctrl-C stops the bot and the worker first, and Redis only when they no longer need it.
+Run as ``python -m cli.redis_server --port N --dir PATH``; stops on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from worker.embedded_redis import EmbeddedRedis
+
+_POLL_S = 0.2  # how often the server's log file is checked for new lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve Redis with an append-only file in --dir until told to stop; 1 when it cannot start."""
+    parser = argparse.ArgumentParser(prog="python -m cli.redis_server", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dir", type=Path, required=True, help="where the data (and server.log) live")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    log_path = args.dir / "server.log"
+    offset = log_path.stat().st_size if log_path.exists() else 0  # show this run's lines, not old runs'
+    server = EmbeddedRedis(port=args.port, directory=args.dir, persist=True)
+    try:
+        server.start()
+    except Exception as exc:  # any failure to start is reported the same way: the reason, and exit 1
+        print(f"could not start: {exc}", flush=True)
+        return 1
+    try:
+        print(f"{Path(server.binary).name} on {server.url}, data in {args.dir}", flush=True)
+        while not stop.wait(_POLL_S):
+            offset = _print_new_lines(log_path, offset)
+    finally:
+        server.stop()
+        _print_new_lines(log_path, offset)
+    return 0
+
+
+def _print_new_lines(path: Path, offset: int) -> int:
+    """Print the whole lines added to `path` since `offset`; returns the new offset."""
+    with path.open("rb") as log:
+        log.seek(offset)
+        chunk = log.read()
+    complete = chunk[: chunk.rfind(b"\n") + 1]
+    if complete:
+        sys.stdout.write(complete.decode(errors="replace"))
+        sys.stdout.flush()
+    return offset + len(complete)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
