@@ -49,8 +49,11 @@ class ImagineBot(discord.Client):
     """The imagine bot."""
 
     def __init__(self, settings: BotSettings, queue_settings: QueueSettings, *, force_sync: bool = False):
-        # No privileged intents: everything arrives as interactions.
-        super().__init__(intents=discord.Intents.none(), allowed_mentions=messages.mentions())
+        # No privileged intents: everything arrives as interactions. The guilds intent (not privileged) keeps
+        # discord.py's channel cache, which interactions use.
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(intents=intents, allowed_mentions=messages.mentions())
         self.settings = settings
         self.queue_settings = queue_settings
         self.force_sync = force_sync

@@ -67,7 +67,7 @@ async def imagine(interaction: discord.Interaction, prompt: app_commands.Range[s
                 user_id=user_id,
                 channel_id=requester.channel_id,
                 guild_id=requester.guild_id,
-                prompt=shown.strip(),
+                prompt=" ".join(shown.split()),  # the expansion may leave double spaces
                 mode=spec.mode,
             )
             jobs.append((spec, record))

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RECLAIM_EVERY_S = 10.0
+# A transient failure (Discord 5xx, Redis hiccup) is retried this many times before the event is dropped.
+MAX_ATTEMPTS = 5
 
 
 class Delivery:
@@ -41,6 +43,7 @@ class Delivery:
         self.bot = bot
         self.consumer = consumer
         self._stopping = asyncio.Event()
+        self._attempts: dict[str, int] = {}
 
     async def run(self) -> None:
         """Consume until ``stop()``; Redis outages are waited out, handler errors never end the loop."""
@@ -91,16 +94,31 @@ class Delivery:
                 await self._failed(event, record)
             elif event.type is EventType.CANCELLED:
                 await self._cancelled(record)
+            self._attempts.pop(event.stream_id or event.job_id, None)
             return True
         except DeliveryImpossible as exc:
             log.warning("%s", exc)
             return True
         except discord.HTTPException as exc:
-            log.warning("job %s: %s event not delivered (%s); will retry", event.job_id, event.type, exc)
-            return False
-        except Exception:
+            if 400 <= exc.status < 500 and exc.status != 429:
+                # Discord refused this message itself (not a passing outage): retrying would fail the same way.
+                log.error("job %s: %s event refused by Discord (%s); giving up", event.job_id, event.type, exc)
+                return True
+            return self._retry_later(event, repr(exc))
+        except Exception as exc:
             log.exception("job %s: %s event could not be handled", event.job_id, event.type)
-            return False
+            return self._retry_later(event, repr(exc))
+
+    def _retry_later(self, event: Event, why: str) -> bool:
+        """Leave the event pending (it is reclaimed and retried), up to MAX_ATTEMPTS; then drop it."""
+        key = event.stream_id or event.job_id
+        self._attempts[key] = attempts = self._attempts.get(key, 0) + 1
+        if attempts >= MAX_ATTEMPTS:
+            log.error("job %s: %s event failed %d times (%s); giving up", event.job_id, event.type, attempts, why)
+            self._attempts.pop(key, None)
+            return True
+        log.warning("job %s: %s event not delivered (%s); will retry", event.job_id, event.type, why)
+        return False
 
     async def _record(self, event: Event) -> JobRecord | None:
         record = await self.bot.records.load(event.job_id)

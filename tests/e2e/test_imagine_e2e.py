@@ -12,6 +12,8 @@ import time
 import pytest
 
 from tests.e2e.stack import BANNED, Stack, job_of, labels
+from worker.events import EventLog, EventType, make_event
+from worker.limits import Admission, Limits
 
 pytestmark = pytest.mark.slow
 
@@ -231,3 +233,30 @@ def test_requests_were_validated(stack: Stack) -> None:
     """The emulator checked every request against Discord's OpenAPI spec, and the bot sent plenty."""
     assert stack.discord.emulator.validator is not None
     assert len(stack.discord.requests) > 20
+
+
+def test_permutations_make_several_jobs(stack: Stack) -> None:
+    """A {a, b} permutation enqueues one job per variant, each with its own message and grid."""
+    stack.slash("imagine", stack.bob, prompt="a {red, blue} kite")
+    for colour in ("red", "blue"):
+        stack.wait_message(lambda m, c=colour: m.content.startswith(f"**a {c} kite**") and "U1" in labels(m))
+
+
+def test_failed_job_shows_internal_error(stack: Stack) -> None:
+    """A job that fails is shown on its message as Internal error with the job id, the worker's reason, no trace."""
+    stack.worker.pause()
+    try:
+        progress = stack.slash("imagine", stack.carol, prompt="an unlucky vase").original
+        job = progress.buttons[0]["custom_id"].split(":")[2]
+        spec = stack.spec(job)
+        reason = "Something went wrong while making your images. Please try again."
+        # What the worker writes when the engine crashes (tests/worker cover that side); the job then never runs.
+        EventLog(stack.redis).finish(make_event(EventType.FAILED, job, spec.requester, {"reason": reason}))
+        Admission(stack.redis, Limits()).release(spec.requester.user_id, job)
+    finally:
+        stack.worker.resume()
+    stack.wait(lambda: progress.content.endswith("(Failed)"), 20, "the failure to show")
+    embed = progress.embeds[0]
+    assert embed["title"] == "Internal error" and embed["description"] == reason
+    assert embed["footer"]["text"] == f"Job {job}" and "Traceback" not in str(embed)
+    assert not progress.buttons
