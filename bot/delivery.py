@@ -56,13 +56,20 @@ class Delivery:
                     events += await self.consumer.reclaim()
                     last_reclaim = time.monotonic()
                 events += await self.consumer.read(block_ms=1000)
+                for event in events:
+                    if await self.handle(event):
+                        await self.consumer.ack(event)
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
                 log.warning("delivery: Redis unavailable (%s); retrying", exc)
                 await asyncio.sleep(1.0)
-                continue
-            for event in events:
-                if await self.handle(event):
-                    await self.consumer.ack(event)
+            except redis.exceptions.ResponseError as exc:
+                # NOGROUP: Redis lost the stream or the group (restarted without persistence); make it again.
+                log.warning("delivery: %s; re-creating the consumer group", exc)
+                await asyncio.sleep(1.0)
+                await self._ensure_group()
+            except Exception:
+                log.exception("delivery: unexpected error; carrying on")
+                await asyncio.sleep(1.0)
 
     def stop(self) -> None:
         """Ask the loop to end after the current batch."""

@@ -1,0 +1,123 @@
+"""The delivery loop against a real Redis: each result is posted once, however often its event is seen."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import redis
+
+from bot.delivery import Delivery
+from bot.jobs import JobRecord, JobRecords
+from worker.embedded_redis import EmbeddedRedis
+from worker.events import Event, EventConsumer, EventLog, EventType
+from worker.settings import QueueSettings
+from worker.spec import JobKind
+from worker.store import RedisStore
+
+JOB = "0123456789abcdef0123456789abcdef"
+PNG = b"\x89PNG\r\n\x1a\nfake"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmbeddedRedis]:
+    with EmbeddedRedis() as embedded:
+        yield embedded
+
+
+@pytest.fixture
+def sync_redis(server: EmbeddedRedis) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(server.url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+class _Outbox:
+    def __init__(self, fail_first: int = 0) -> None:
+        self.posts: list[dict[str, Any]] = []
+        self.deleted: list[int] = []
+        self.fail_first = fail_first
+
+    async def send(self, record: JobRecord, **kwargs: Any) -> Any:
+        if self.fail_first:
+            self.fail_first -= 1
+            import discord
+
+            raise discord.HTTPException(SimpleNamespace(status=503, reason="Unavailable"), "try later")
+        self.posts.append(kwargs)
+        return SimpleNamespace(id=1000 + len(self.posts))
+
+    async def delete(self, record: JobRecord, message_id: int) -> None:
+        self.deleted.append(message_id)
+
+    async def edit(self, record: JobRecord, message_id: int, **kwargs: Any) -> None:
+        pass
+
+
+def _bot(url: str, outbox: _Outbox) -> SimpleNamespace:
+    settings = QueueSettings(_env_file=None, redis_url=url)
+    sync = settings.redis()
+    aio = settings.redis_async()
+
+    async def run(func: Any, *args: Any) -> Any:
+        return await asyncio.to_thread(func, *args)
+
+    return SimpleNamespace(
+        redis=aio,
+        records=JobRecords(aio),
+        outbox=outbox,
+        progress=SimpleNamespace(finish=lambda job_id: None),
+        submitter=SimpleNamespace(run=run),
+        store=RedisStore(sync, 60),
+        queue=SimpleNamespace(load_spec=lambda job_id: None),
+    )
+
+
+async def _deliver_all(outbox: _Outbox, url: str) -> None:
+    """One pass of a fresh bot process's delivery loop: its pending events first, then new ones."""
+    bot = _bot(url, outbox)
+    consumer = EventConsumer(QueueSettings(_env_file=None, redis_url=url).redis_async())
+    delivery = Delivery(bot, consumer)  # type: ignore[arg-type]
+    await consumer.ensure_group()
+    for event in await consumer.read(block_ms=100):
+        if await delivery.handle(event):
+            await consumer.ack(event)
+
+
+def _setup(sync_redis: redis.Redis) -> None:
+    record = JobRecord(job_id=JOB, kind=JobKind.IMAGINE, user_id=1, channel_id=2, prompt="fox", message_id=77)
+    sync_redis.set(f"imagine:bot:job:{JOB}", record.model_dump_json())
+    RedisStore(sync_redis, 60).put(JOB, "grid.png", PNG)
+    EventLog(sync_redis).finish(Event(EventType.DONE, JOB, 1, 2, None, {"files": [f"{JOB}/grid.png"]}))
+
+
+def test_done_event_seen_twice_posts_once(sync_redis: redis.Redis, server: EmbeddedRedis) -> None:
+    """A done event handled again (a restart before its ack, a reclaim) does not post the result again."""
+    outbox = _Outbox()
+    _setup(sync_redis)
+    event = EventLog(sync_redis).history(JOB)[0]
+
+    async def twice() -> list[bool]:
+        bot = _bot(server.url, outbox)
+        delivery = Delivery(bot, EventConsumer(bot.redis))  # type: ignore[arg-type]
+        return [await delivery.handle(event), await delivery.handle(event)]
+
+    assert asyncio.run(twice()) == [True, True]
+    assert len(outbox.posts) == 1 and outbox.deleted == [77]
+    assert outbox.posts[0]["content"] == "**fox** - <@1> (fast)"
+    assert sync_redis.get(f"imagine:bot:delivered:{JOB}") == b"1001"
+
+
+def test_transient_failure_is_retried_not_lost(sync_redis: redis.Redis, server: EmbeddedRedis) -> None:
+    """A 503 from Discord leaves the event pending; a later pass (after a restart) posts it."""
+    outbox = _Outbox(fail_first=1)
+    _setup(sync_redis)
+    asyncio.run(_deliver_all(outbox, server.url))
+    assert outbox.posts == [] and sync_redis.xpending("imagine:events", "bot")["pending"] == 1
+    asyncio.run(_deliver_all(outbox, server.url))  # a new process, same consumer name
+    assert len(outbox.posts) == 1 and sync_redis.xpending("imagine:events", "bot")["pending"] == 0
