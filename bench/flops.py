@@ -77,18 +77,23 @@ def grid_flops(unet: float, vae: float, text: float, steps: int) -> float:
     return 2 * text + steps * CFG * IMAGES * unet + IMAGES * vae
 
 
+# H100 SXM dense bf16 tensor-core peak (the PCIe card: 756); the floor assumes every FLOP at peak.
+H100_BF16_FLOPS = 989e12
+
+
 def main() -> None:
-    for name, config, side, steps, sdxl, texts in (
-        ("SD1.5", SD15_UNET, 512, 20, False, (CLIP_L,)),
-        ("SDXL", SDXL_UNET, 1024, 30, True, (CLIP_L, CLIP_BIGG)),
+    for name, config, side, sdxl, texts in (
+        ("SD1.5", SD15_UNET, 512, False, (CLIP_L,)),
+        ("SDXL", SDXL_UNET, 1024, True, (CLIP_L, CLIP_BIGG)),
     ):
         unet, vae = unet_flops(config, side, sdxl), vae_decode_flops(side)
         text = sum(text_flops(c) for c in texts)
-        total = grid_flops(unet, vae, text, steps)
-        print(
-            f"{name} {side}px: UNet {unet / 1e12:.3f} TFLOP/pass, VAE decode {vae / 1e12:.3f} TFLOP, "
-            f"text {text / 1e9:.1f} GFLOP; grid at {steps} steps = {total / 1e12:.1f} TFLOP"
-        )
+        parts = f"UNet {unet / 1e12:.3f} TFLOP/pass, VAE decode {vae / 1e12:.3f} TFLOP, text {text / 1e9:.1f} GFLOP"
+        print(f"{name} {side}px: {parts}")
+        for steps in (20, 30):
+            total = grid_flops(unet, vae, text, steps)
+            floor = total / H100_BF16_FLOPS
+            print(f"  grid at {steps} steps: {total / 1e12:.1f} TFLOP, H100 floor {floor:.2f}s")
 
 
 if __name__ == "__main__":
