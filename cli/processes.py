@@ -101,11 +101,15 @@ class Child:
         self._pump.join(timeout=2)  # let its last lines out before anything else is printed
         return True
 
-    def kill(self) -> None:
-        """Kill the child and anything it started (its whole process group)."""
+    def kill_now(self) -> None:
+        """SIGKILL the child's process group without waiting (safe in a signal handler)."""
         if self.running:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
+
+    def kill(self) -> None:
+        """Kill the child and anything it started (its whole process group), and reap it."""
+        self.kill_now()
         self.process.wait()
         self._pump.join(timeout=2)
 

@@ -2,12 +2,13 @@
 
 ``imagine run`` starts this as a child in a new session, so the Redis server (this process's child) is out of the
 terminal's reach too: Ctrl-C stops the bot and the worker first, and Redis only when they no longer need it.
-Run as ``python -m cli.redis_server --port N --dir PATH``; stops on SIGTERM or SIGINT.
+Run as ``python -m cli.redis_server --port N --dir PATH [--fresh]``; stops on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sys
 import threading
@@ -23,10 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cli.redis_server", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", type=Path, required=True, help="where the data (and server.log) live")
+    parser.add_argument("--fresh", action="store_true", help="start empty: delete the data a previous run left")
     args = parser.parse_args(argv)
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
+    if args.fresh:  # only what the server writes, whatever else someone keeps in --dir
+        shutil.rmtree(args.dir / "appendonlydir", ignore_errors=True)
+        (args.dir / "dump.rdb").unlink(missing_ok=True)
     log_path = args.dir / "server.log"
     offset = log_path.stat().st_size if log_path.exists() else 0  # show this run's lines, not old runs'
     server = EmbeddedRedis(port=args.port, directory=args.dir, persist=True)

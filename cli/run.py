@@ -59,12 +59,14 @@ def plan(args: argparse.Namespace, environ: dict[str, str], *, redis_port: int, 
     base = {**environ, "IMAGINE_REDIS_URL": redis_url, "IMAGINE_REDIS_PASSWORD": ""}
     if args.model:
         base["IMAGINE_MODEL"] = args.model
-    redis_args = ["--port", str(redis_port), "--dir", str(args.data_dir / "redis")]
-    redis = ChildSpec("redis", [python, "-m", "cli.redis_server", *redis_args], base)
     worker = ChildSpec("worker", [python, "-m", "cli", "worker"], base)
     token = environ.get("DISCORD_TOKEN") or environ.get("IMAGINE_DISCORD_TOKEN")
     if token and not args.sandbox:
+        redis = _redis_spec(python, redis_port, args.data_dir / "redis", base, fresh=False)
         return Plan(redis, redis_url, worker, ChildSpec("bot", [python, "-m", "cli", "bot"], base), None, None, None)
+    # The sandbox forgets its users and channels when it stops, so jobs and settings kept for them would only
+    # point at things that no longer exist: its Redis starts empty every time (and apart from the Discord one).
+    redis = _redis_spec(python, redis_port, args.data_dir / "sandbox-redis", base, fresh=True)
     sandbox_token = f"sandbox.{secrets.token_urlsafe(24)}"
     discord_url = f"http://127.0.0.1:{api_port}"
     places = ["--users", SANDBOX_USERS, "--channels", SANDBOX_CHANNELS, "--web-port", str(args.port)]
@@ -80,6 +82,11 @@ def plan(args: argparse.Namespace, environ: dict[str, str], *, redis_port: int, 
     return Plan(redis, redis_url, worker, bot, sandbox, f"http://{web_host}:{args.port}", discord_url)
 
 
+def _redis_spec(python: str, port: int, directory: Path, env: dict[str, str], *, fresh: bool) -> ChildSpec:
+    args = [python, "-m", "cli.redis_server", "--port", str(port), "--dir", str(directory)]
+    return ChildSpec("redis", [*args, "--fresh"] if fresh else args, env)
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the parts, wait for Ctrl-C (or for a part to exit), stop them; 1 when a part failed."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -90,9 +97,16 @@ def run(args: argparse.Namespace) -> int:
     the_plan = plan(args, environ, redis_port=_free_port(), api_port=_free_port())
     output = PrefixedOutput()
     stop = threading.Event()
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda *_: stop.set())
     started: list[Child] = []
+
+    def on_signal(number: int, frame: object) -> None:
+        if stop.is_set():  # a second Ctrl-C: no more waiting
+            for child in started:
+                child.kill_now()
+        stop.set()
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, on_signal)
     failed = False
     try:
         failed = not _start_all(the_plan, output, started, stop)
@@ -102,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
                     output.write(child.name, f"exited with status {child.process.returncode}; stopping everything")
                     failed = True
     finally:
-        print("imagine run: stopping…", flush=True)
+        print("imagine run: stopping… (Ctrl-C again to kill)", flush=True)
         # The bot first (it stops submitting), then the worker (it finishes or hands back its job), Redis last.
         order = {"bot": 0, "worker": 1, "sandbox": 2, "redis": 3}
         stop_in_order(sorted(started, key=lambda c: order[c.name]), args.grace, output)

@@ -151,6 +151,8 @@ class WebUI:
             await self.sandbox.say(channel, user, text[:2000])
             return {}
         specs = [{**c.spec, "name": c.name, "type": c.type} for c in commands_for(self.sandbox, channel)]
+        if not specs and not self.sandbox.emulator.gateway.connected:
+            raise ActionError(f"{self.world.bot.username} is not connected yet: wait for the green dot at the top")
         try:
             typed = parse_typed(text, specs, list(self.world.users.values()))
         except TypedCommandError as exc:

@@ -106,7 +106,10 @@ function drawMessages(messages) {
     const old = drawn.get(m.id);
     if (old && old.sig === sig) return old.el;
     const fresh = drawMessage(m);
-    if (old) old.el.replaceWith(fresh);
+    if (old) {
+      keepHeight(old.el, fresh);
+      old.el.replaceWith(fresh);
+    }
     drawn.set(m.id, { sig, el: fresh });
     return fresh;
   });
@@ -114,6 +117,19 @@ function drawMessages(messages) {
   const same = nodes.length === box.children.length && nodes.every((n, i) => box.children[i] === n);
   if (!same) box.replaceChildren(...nodes);
   if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
+// An edit (a progress preview) brings new images; until they load, hold the old ones' height so nothing jumps.
+function keepHeight(before, after) {
+  const was = before.querySelector(".attachments");
+  const now = after.querySelector(".attachments");
+  if (!was || !now) return;
+  now.style.minHeight = `${was.offsetHeight}px`;
+  const loaded = (img) =>
+    img.complete ? null : new Promise((done) => ["load", "error"].forEach((e) => img.addEventListener(e, done)));
+  Promise.all([...now.querySelectorAll("img")].map(loaded)).then(() => {
+    now.style.minHeight = "";
+  });
 }
 
 function forget(id) {

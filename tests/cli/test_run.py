@@ -35,6 +35,8 @@ def test_without_a_token_the_bot_talks_to_the_sandbox() -> None:
     assert env["IMAGINE_DISCORD_URL"] == "http://127.0.0.1:7002" and env["IMAGINE_GUILD_IDS"] == ""
     for spec in (plan.redis, plan.worker, plan.bot, plan.sandbox):
         assert spec.env["IMAGINE_REDIS_URL"] == "redis://127.0.0.1:7001/0" == plan.redis_url
+    # The sandbox's people and channels die with it; so does its Redis data.
+    assert plan.redis.args[-3:] == ["--dir", str(Path(".imagine/sandbox-redis")), "--fresh"]
 
 
 def test_with_a_token_the_bot_connects_to_discord() -> None:
@@ -43,6 +45,7 @@ def test_with_a_token_the_bot_connects_to_discord() -> None:
     plan = imagine_run.plan(_args("--model", "sdxl"), environ, redis_port=7001, api_port=7002)
     assert plan.sandbox is None and plan.web_url is None
     assert plan.bot.args[-1] == "bot" and "IMAGINE_DISCORD_URL" not in plan.bot.env
+    assert plan.redis.args[-2:] == ["--dir", str(Path(".imagine/redis"))]  # kept across runs
     assert plan.bot.env["DISCORD_TOKEN"] == "real" and plan.bot.env["IMAGINE_GUILD_IDS"] == "1"
     assert plan.worker.env["IMAGINE_MODEL"] == "sdxl"
     forced = imagine_run.plan(_args("--sandbox"), environ, redis_port=7001, api_port=7002)
@@ -89,19 +92,18 @@ def test_a_child_that_exits_early_is_reported() -> None:
 
 
 def test_redis_part_serves_persists_and_stops(tmp_path: Path) -> None:
-    """The [redis] part serves on its port, keeps data across a restart (AOF) and stops cleanly on SIGTERM."""
+    """The [redis] part serves on its port, keeps data across a restart (AOF) unless --fresh, stops on SIGTERM."""
     stream = io.StringIO()
     output = PrefixedOutput(stream, colour=False)
     port = free_port()
     spec = ChildSpec("redis", [sys.executable, "-m", "cli.redis_server", "--port", str(port), "--dir", str(tmp_path)])
-    for round_ in range(2):
-        child = Child(spec, output)
+    fresh = ChildSpec(spec.name, [*spec.args, "--fresh"])
+    for round_, (how, expected) in enumerate([(spec, None), (spec, b"yes"), (fresh, None)]):
+        child = Child(how, output)
         client = redis.Redis(port=port)
         wait_until(lambda: imagine_run._redis_up(f"redis://127.0.0.1:{port}/0"), 20, [child], "Redis answered")
-        if round_ == 0:
-            client.set("kept", "yes")
-        else:
-            assert client.get("kept") == b"yes"
+        assert client.get("kept") == expected, f"round {round_}"
+        client.set("kept", "yes")
         client.close()
         stop_in_order([child], grace=10, output=output)
         assert child.process.returncode == 0

@@ -65,7 +65,7 @@ async def test_clicks_and_selects_are_component_interactions() -> None:
 
 @run_async
 async def test_mistakes_and_silence_come_back_as_errors() -> None:
-    """Unknown commands, offered-nothing selects and an offline bot give the page a message to show."""
+    """Unknown commands, no user chosen and an offline bot give the page a message to show; plain text is posted."""
     async with page_scene() as s:
         ids = {"user_id": str(s.alice.id), "channel_id": str(s.general.id)}
         unknown = await post(s, "/api/send", **ids, text="/dance")
