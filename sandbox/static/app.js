@@ -8,6 +8,8 @@ let snapshot = null;
 let socket = null;
 const drawn = new Map(); // message id -> {sig, el}
 const dismissed = new Set(); // ephemeral messages the person closed
+const history = []; // what this person sent, for the arrow keys
+let recalled = 0;
 const STYLE = { 1: "primary", 2: "secondary", 3: "success", 4: "danger", 5: "link", 6: "premium" };
 const PALETTE = ["#5865f2", "#3ba55c", "#faa61a", "#ed4245", "#eb459e", "#00a8fc", "#9b59b6", "#1abc9c"];
 
@@ -154,7 +156,9 @@ function welcome() {
 }
 
 function drawMessage(m) {
-  const wrap = el("article", { class: "message" + (m.ephemeral ? " ephemeral" : ""), "data-id": m.id });
+  const mentionsMe = (m.content || "").includes(`<@${view.userId}>`);
+  const classes = "message" + (m.ephemeral ? " ephemeral" : "") + (mentionsMe ? " mentions-me" : "");
+  const wrap = el("article", { class: classes, "data-id": m.id });
   if (m.used) {
     const text = m.used.command ? ` used /${m.used.command}` : " clicked a button";
     wrap.append(el("div", { class: "context" }, el("span", { class: "mention" }, "@" + m.used.user), text));
@@ -311,7 +315,11 @@ $("composer").addEventListener("submit", async (event) => {
   input.disabled = true;
   const answer = await act("/api/send", { text });
   input.disabled = false;
-  if (answer.ok) input.value = "";
+  if (answer.ok) {
+    input.value = "";
+    history.push(text);
+    recalled = history.length;
+  }
   input.focus();
 });
 
@@ -343,6 +351,12 @@ $("input").addEventListener("keydown", (event) => {
     event.preventDefault();
     complete(first.textContent.slice(1));
   } else if (event.key === "Escape") hideSuggestions();
+  else if ((event.key === "ArrowUp" || event.key === "ArrowDown") && history.length) {
+    // As in a shell: walk back through what was sent, to tweak a prompt and run it again.
+    event.preventDefault();
+    recalled = Math.max(0, Math.min(history.length, recalled + (event.key === "ArrowUp" ? -1 : 1)));
+    $("input").value = history[recalled] || "";
+  }
 });
 
 function complete(name) {

@@ -1,7 +1,8 @@
 """The zero-setup experience, whole: ``imagine run`` without a token, a person in a browser, the real bot and worker.
 
 ``imagine run`` starts Redis, the sandbox with its page, a worker (tiny untrained demo model, 2 steps) and the bot;
-headless Chromium types /imagine, waits for the grid, clicks U1 and sees the upscaled picture; Ctrl-C stops it all.
+headless Chromium types /imagine, waits for the grid, clicks U1, sees the upscaled picture and picks a /settings
+value in a select menu; Ctrl-C stops it all.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
 
 
 def test_imagine_run_in_a_browser_then_ctrl_c(running: Running) -> None:
-    """A person opens the printed URL, runs /imagine, clicks U1 and gets the upscale; Ctrl-C then stops everything."""
+    """A person opens the printed URL, runs /imagine, upscales with U1, picks a /settings value; Ctrl-C stops all."""
     url = running.wait_for_line(r"Open (http://\S+)", 60)[1]
     running.wait_for_line(r"\[bot\].*logged in as", 60)
     running.wait_for_line(r"\[worker\].*Listening on", 120)
@@ -111,6 +112,11 @@ async def _use_the_page(url: str) -> None:
         await grid.locator("button", has_text="U1").click()
         upscaled = page.locator("article", has=page.locator("button", has_text="Upscale (Subtle)")).last
         await upscaled.locator("img.attachment").wait_for(timeout=120_000)
+        await page.fill("#input", "/settings")
+        await page.press("#input", "Enter")
+        panel = page.locator("article.ephemeral", has=page.locator("select.menu"))
+        await panel.locator("select.menu").first.select_option("250")  # a select-menu interaction (type 3)
+        await panel.locator(".field-value", has_text="250").wait_for(timeout=10_000)
         assert await page.locator(".toast").count() == 0, await page.locator(".toasts").inner_text()
         assert await page.locator("#violations.hidden").count() == 1, await page.locator("#violations").inner_text()
         if shots := os.environ.get("IMAGINE_SCREENSHOT_DIR"):  # to look at the page as a person saw it
