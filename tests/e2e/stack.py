@@ -162,6 +162,8 @@ class Stack:
     def stop(self) -> None:
         self.bot.stop()
         self.worker.stop()
+        for process in (self.bot, self.worker):
+            process.log_path.unlink(missing_ok=True)
         self.run(self.discord.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)

@@ -229,10 +229,12 @@ def test_malformed_and_expired_buttons(stack: Stack) -> None:
     assert stack.click(message, "Gone", stack.alice).original.embeds[0]["title"] == "Job expired"
 
 
-def test_requests_were_validated(stack: Stack) -> None:
-    """The emulator checked every request against Discord's OpenAPI spec, and the bot sent plenty."""
+def test_requests_were_validated_and_token_never_logged(stack: Stack) -> None:
+    """The emulator checked every request against Discord's OpenAPI spec; the bot's log never shows its token."""
     assert stack.discord.emulator.validator is not None
     assert len(stack.discord.requests) > 20
+    output = stack.bot.output()
+    assert "logged in as imagine" in output and stack.discord.bot_token not in output
 
 
 def test_permutations_make_several_jobs(stack: Stack) -> None:
