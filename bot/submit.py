@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     import redis.asyncio
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -50,7 +53,7 @@ class Submitter:
         # Enqueueing is a handful of Redis round trips; a small pool keeps 100 simultaneous commands in 3 s.
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="enqueue")
 
-    async def run(self, func, *args):
+    async def run(self, func: Callable[..., T], *args: Any) -> T:
         """Run a blocking queue call off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, func, *args)
 
