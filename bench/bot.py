@@ -26,8 +26,6 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-import psutil  # noqa: E402
-
 from sandbox.client import Sandbox  # noqa: E402
 from sandbox.models import InteractionType  # noqa: E402
 from worker.embedded_redis import EmbeddedRedis  # noqa: E402
@@ -38,6 +36,14 @@ REPO = HERE.parent
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def rss_bytes(pid: int) -> int:
+    """The process's resident set size (VmRSS in /proc/<pid>/status; no psutil needed)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def torch_loaded(pid: int) -> bool:
@@ -83,7 +89,7 @@ async def run(users: int) -> dict[str, float | bool | int]:
             return (time.perf_counter() - sent[interaction.id]) * 1000
 
         latencies = await asyncio.gather(*(answered(i) for i in interactions))
-        rss = psutil.Process(bot.pid).memory_info().rss
+        rss = rss_bytes(bot.pid)
         return {
             "users": users,
             "p50_ms": statistics.median(latencies),
