@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,6 +17,7 @@ from sandbox.models import InteractionType
 from tests.sandbox.web_harness import PageScene, browser, browser_missing, page_scene
 
 NO_BROWSER = browser_missing()
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run_async(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
@@ -160,3 +163,24 @@ async def test_in_a_browser_settings_are_private_and_a_select_edits_them() -> No
         await page.wait_for_selector(".welcome")  # bob sees an empty channel
         await page.locator(".channel", has_text="imagine").click()  # and his DM with the bot
         await page.wait_for_function("document.querySelector('#channel-icon').textContent === '@'")
+
+
+@run_async
+async def test_python_m_sandbox_serves_the_page_with_its_files() -> None:
+    """`python -m sandbox --web-port` prints the page's URL and serves the page, its script and its styles."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sandbox", "--port", "0", "--web-port", "0", cwd=REPO, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        lines = [(await process.stdout.readline()).decode().strip() for _ in range(3)]
+        url = lines[2].removeprefix("WEB_URL=")
+        assert lines[0].startswith("IMAGINE_DISCORD_URL=http://127.0.0.1:") and url.startswith("http://127.0.0.1:")
+        async with aiohttp.ClientSession() as http:
+            files = [("/", "<title>imagine"), ("/static/app.js", "/api/ws"), ("/static/style.css", ".embed")]
+            for path, expected in files:
+                async with http.get(url + path) as response:
+                    assert response.status == 200 and expected in await response.text()
+    finally:
+        process.terminate()
+        await process.wait()
