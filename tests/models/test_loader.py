@@ -152,3 +152,23 @@ def test_single_file_with_wrong_contents_is_a_clear_error(sd_dir: Path, tmp_path
     checkpoint.write_bytes(b"not a checkpoint")
     with pytest.raises(ModelLoadError, match=r"junk\.safetensors"):
         Engine.load(test_settings(checkpoint, single_file_config=str(sd_dir)))
+
+
+def test_hub_download_runs_under_short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An uncached hub id is tried on the hub with hub_timeout-second request timeouts, restored afterwards."""
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    saved = constants.HF_HUB_ETAG_TIMEOUT
+    seen: list[tuple[bool, float]] = []
+
+    def fake_from_pretrained(name: str, **kwargs: object) -> None:
+        seen.append((bool(kwargs.get("local_files_only")), constants.HF_HUB_ETAG_TIMEOUT))
+        raise OSError("Connection timed out")
+
+    monkeypatch.setattr(loader.DiffusionPipeline, "from_pretrained", fake_from_pretrained)
+    with pytest.raises(ModelLoadError, match=r"someone/remote.*could not be downloaded: Connection timed out"):
+        Engine.load(test_settings("someone/remote", hub_timeout=2.5))
+    assert seen == [(True, saved), (False, 2.5)]
+    assert saved == constants.HF_HUB_ETAG_TIMEOUT
