@@ -68,15 +68,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the engine, run one job, write its files; returns the exit status."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # Imported here so ``imagine --help`` and bad input never wait for torch.
+    source = None
+    if args.command != "generate":
+        try:
+            source = _read_image(args.image)
+        except InputError as exc:
+            print(f"imagine {args.command}: {exc}", file=sys.stderr)
+            return 2
+    # Imported here so ``imagine --help`` and an unreadable image never wait for torch.
     from models.engine import Engine, EngineError
     from models.loader import ModelLoadError
     from models.settings import EngineSettings
 
-    source = None
     try:
-        if args.command != "generate":
-            source = _read_image(args.image)
         engine = Engine.load(EngineSettings())
         spec = _spec(args, engine, source)
         result = engine.run(spec, source=source)
