@@ -68,7 +68,7 @@ async def test_clicks_and_selects_are_component_interactions() -> None:
 
 @run_async
 async def test_mistakes_and_silence_come_back_as_errors() -> None:
-    """Unknown commands, no user chosen and an offline bot give the page a message to show; plain text is posted."""
+    """Unknown commands, no user chosen and a bot that never answers give the page a message; plain text is posted."""
     async with page_scene() as s:
         ids = {"user_id": str(s.alice.id), "channel_id": str(s.general.id)}
         unknown = await post(s, "/api/send", **ids, text="/dance")
@@ -77,10 +77,19 @@ async def test_mistakes_and_silence_come_back_as_errors() -> None:
         assert nobody == {"ok": False, "error": "Pick who you are in the user menu first"}
         said = await post(s, "/api/send", **ids, text="hello **world**")
         assert said == {"ok": True} and s.discord.messages(s.general)[-1].content == "hello **world**"
-        await s.discord.stop()  # the bot loses its gateway: the next command goes unanswered
-        offline = await post(s, "/api/send", **ids, text="/settings")
-        assert "offline" in offline["error"]
-        s.discord.check_unanswered = lambda: None  # that silence was the point
+        silence = await post(s, "/api/send", **ids, text="/nap")
+        assert silence == {"ok": False, "error": "The application did not respond"}
+        s.discord.check_unanswered()
+        assert [v.rule.name for v in s.discord.pop_violations()] == ["NO_RESPONSE"]
+
+
+@run_async
+async def test_before_the_bot_connects_the_page_says_so() -> None:
+    """With no bot on the gateway yet, a command is refused with a hint instead of an unknown-command error."""
+    async with page_scene(with_bot=False) as s:
+        ids = {"user_id": str(s.alice.id), "channel_id": str(s.general.id)}
+        answer = await post(s, "/api/send", **ids, text="/imagine fox")
+        assert answer == {"ok": False, "error": "imagine is not connected yet: wait for the green dot at the top"}
 
 
 @run_async
@@ -107,7 +116,7 @@ async def test_the_socket_pushes_the_channel_as_the_viewer_sees_it() -> None:
         assert [u["name"] for u in snap["users"]] == ["alice", "bob"]
         channels = [(c["name"], c["dm"]) for c in snap["channels"]]
         assert channels == [("general", False), ("showcase", False), ("imagine", True)]
-        assert {c["name"] for c in snap["commands"]} == {"imagine", "settings", "note"}
+        assert {c["name"] for c in snap["commands"]} == {"imagine", "settings", "note", "nap"}
         assert snap["bot"]["online"] and snap["messages"][0]["ephemeral"]
         assert snap["messages"][0]["used"] == {"user": "alice", "command": "settings"}
         await ws.send_str(json.dumps({"user_id": str(s.bob.id), "channel_id": str(s.general.id)}))

@@ -142,7 +142,7 @@ class SettingsPanel(discord.ui.View):
 
 
 class PictureBot(discord.Client):
-    """/imagine with progress and a grid, /settings with a select, /note with a modal."""
+    """/imagine with progress and a grid, /settings with a select, /note with a modal, /nap never answers."""
 
     def __init__(self, steps: int = 3, step_s: float = 0.1) -> None:
         super().__init__(intents=discord.Intents.default(), guild_ready_timeout=0.1)
@@ -178,6 +178,10 @@ class PictureBot(discord.Client):
         async def note(interaction: discord.Interaction) -> None:
             await interaction.response.send_modal(NoteModal())
 
+        @tree.command(description="Never answer (to see what the page shows then)")
+        async def nap(interaction: discord.Interaction) -> None:
+            await asyncio.sleep(0)
+
     async def setup_hook(self) -> None:
         self.add_dynamic_items(GridButton)
         await self.tree.sync()
@@ -200,16 +204,20 @@ class PageScene:
 
 
 @contextlib.asynccontextmanager
-async def page_scene(bot: discord.Client | None = None) -> AsyncIterator[PageScene]:
-    """A started sandbox and web page (ephemeral ports), with `bot` (default PictureBot) logged in."""
+async def page_scene(bot: discord.Client | None = None, *, with_bot: bool = True) -> AsyncIterator[PageScene]:
+    """A started sandbox and web page (ephemeral ports), with `bot` (default PictureBot) logged in unless not."""
     async with Sandbox() as sandbox:
         alice, bob = sandbox.add_user("alice"), sandbox.add_user("bob")
         guild = sandbox.add_guild("studio", channels=["general", "showcase"], members=[alice, bob])
         page = WebUI(sandbox)
         await page.start(port=0)
+        scene = PageScene(sandbox, page, alice, bob, guild.channel("general"))
         try:
+            if not with_bot:
+                yield scene
+                return
             async with running_bot(bot or PictureBot(), sandbox):
-                yield PageScene(sandbox, page, alice, bob, guild.channel("general"))
+                yield scene
         finally:
             await page.stop()
 
