@@ -81,8 +81,9 @@ def test_stylize_moves_the_image_toward_the_house_style(engine: Engine) -> None:
 
 def test_chaos_spreads_the_four_images_apart(engine: Engine) -> None:
     """More --chaos: more distinct conditionings and a larger mean pairwise distance between the images."""
+    # High guidance makes the toy model's images follow their (noised) conditioning more, so the spread shows.
     assert torch.equal(_cond(engine, make_spec(chaos=0)).embeds[0], _cond(engine, make_spec(chaos=0)).embeds[3])
-    spread = [mean_pairwise_distance(engine.run(make_spec(chaos=c, guidance=12.0)).images) for c in (0, 50, 100)]
+    spread = [mean_pairwise_distance(engine.run(make_spec(chaos=c, guidance=20.0)).images) for c in (0, 50, 100)]
     assert spread[0] < spread[1] < spread[2]
     rows = [_cond(engine, make_spec(chaos=c)).embeds for c in (50, 100)]
     assert all(float((r[0] - r[1]).abs().mean()) > 0 for r in rows)
