@@ -65,6 +65,18 @@ def rq_queue(connection: redis.Redis, mode: Mode) -> Queue:
     return Queue(keys.QUEUE_NAMES[mode], connection=connection, serializer=JSONSerializer)
 
 
+def load_spec(connection: redis.Redis, job_id: str) -> JobSpec | None:
+    """A kept job spec, or None once spec_ttl has passed (or if it no longer parses)."""
+    raw = connection.get(keys.spec(job_id))
+    if raw is None:
+        return None
+    try:
+        return JobSpec.from_json(raw)
+    except JobSpecError:
+        log.warning("job %s: stored spec no longer parses", job_id)
+        return None
+
+
 class JobQueue:
     """Enqueue jobs, tell their position, cancel them."""
 
@@ -136,14 +148,7 @@ class JobQueue:
 
     def load_spec(self, job_id: str) -> JobSpec | None:
         """The job's spec while it is kept (spec_ttl), else None."""
-        raw = self.connection.get(keys.spec(job_id))
-        if raw is None:
-            return None
-        try:
-            return JobSpec.from_json(raw)
-        except JobSpecError:
-            log.warning("job %s: stored spec no longer parses", job_id)
-            return None
+        return load_spec(self.connection, job_id)
 
     def position(self, job_id: str) -> Position:
         """Where the job stands now; fast jobs are always served before relax ones."""

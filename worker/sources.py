@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from worker import keys
-from worker.spec import JobSpec, JobSpecError
+from worker.queue import load_spec
+from worker.spec import JobSpec
 
 if TYPE_CHECKING:
     import redis
@@ -34,17 +34,6 @@ class SourceError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
-
-
-def load_spec(connection: redis.Redis, job_id: str) -> JobSpec | None:
-    """A kept job spec, or None once spec_ttl has passed."""
-    raw = connection.get(keys.spec(job_id))
-    if raw is None:
-        return None
-    try:
-        return JobSpec.from_json(raw)
-    except JobSpecError:
-        return None
 
 
 # The engine writes a cell as PNG, or WebP/JPEG when PNG would exceed Discord's upload limit.
