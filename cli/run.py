@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cli.processes import Child, ChildSpec, PrefixedOutput, stop_in_order, wait_until
+from worker.embedded_redis import free_port
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,7 @@ def plan(args: argparse.Namespace, environ: dict[str, str], *, redis_port: int, 
     if args.model:
         base["IMAGINE_MODEL"] = args.model
     worker = ChildSpec("worker", [python, "-m", "cli", "worker"], base)
-    token = environ.get("DISCORD_TOKEN") or environ.get("IMAGINE_DISCORD_TOKEN")
-    if token and not args.sandbox:
+    if _has_token(environ) and not args.sandbox:
         redis = _redis_spec(python, redis_port, args.data_dir / "redis", base, fresh=False)
         return Plan(redis, redis_url, worker, ChildSpec("bot", [python, "-m", "cli", "bot"], base), None, None, None)
     # The sandbox forgets its users and channels when it stops, so jobs and settings kept for them would only
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if not _port_free(args.host, args.port) and (args.sandbox or not _has_token(environ)):
         print(f"imagine run: port {args.port} is in use; choose another with --port", file=sys.stderr)
         return 2
-    the_plan = plan(args, environ, redis_port=_free_port(), api_port=_free_port())
+    the_plan = plan(args, environ, redis_port=free_port(), api_port=free_port())
     output = PrefixedOutput()
     stop = threading.Event()
     started: list[Child] = []
@@ -129,17 +129,19 @@ def _start_all(the_plan: Plan, output: PrefixedOutput, started: list[Child], sto
         redis = Child(the_plan.redis, output)
         started.append(redis)
         wait_until(lambda: _redis_up(the_plan.redis_url) or stop.is_set(), 30, [redis], "Redis answered")
-        if the_plan.sandbox is not None:
+        if the_plan.sandbox is not None and not stop.is_set():
             sandbox_up = threading.Event()
             sandbox = Child(the_plan.sandbox, output, lambda line: line.startswith("WEB_URL=") and sandbox_up.set())
             started.append(sandbox)
             wait_until(lambda: sandbox_up.is_set() or stop.is_set(), 30, [sandbox], "the sandbox listened")
+        if stop.is_set():  # Ctrl-C while starting: start nothing more
+            return True
         started.append(Child(the_plan.worker, output))
         started.append(Child(the_plan.bot, output))
     except (RuntimeError, OSError) as exc:
         print(f"imagine run: {exc}", file=sys.stderr, flush=True)
         return False
-    if the_plan.web_url is not None and not stop.is_set():
+    if the_plan.web_url is not None:
         note = "a local Discord; the bot comes online in a few seconds"
         print(f"\n  Open {the_plan.web_url}  ({note})\n", flush=True)
     return True
@@ -165,12 +167,6 @@ def _redis_up(url: str) -> bool:
             return bool(client.ping())
     except redis.RedisError:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 ANSWER_TIMEOUT_S = 3.5  # Discord's 3 s for the bot's first answer, plus a little for the trip
 REFRESH_S = 2.0  # a snapshot is recomputed at least this often (the bot going on/offline, commands synced)
+
+Action = Callable[[dict[str, Any], User], Awaitable[dict[str, Any]]]  # a POST body and its user → the answer
+Route = Callable[[web.Request], Awaitable[web.Response]]
 
 
 class ActionError(Exception):
@@ -128,7 +132,7 @@ class WebUI:
 
     # what people do
 
-    def _action(self, handler: Any) -> Any:
+    def _action(self, handler: Action) -> Route:
         async def route(request: web.Request) -> web.Response:
             try:
                 body = await request.json()
@@ -136,6 +140,8 @@ class WebUI:
             except ActionError as exc:
                 return web.json_response({"ok": False, "error": str(exc)})
             except (ValueError, KeyError, LookupError, TypeError) as exc:
+                # The client API refuses what Discord's client would not even offer (a disabled button, a value
+                # the select lacks, an undeclared option): the page shows why instead of failing.
                 return web.json_response({"ok": False, "error": str(exc).strip("'\"")})
             return web.json_response({"ok": True, **result})
 
