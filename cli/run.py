@@ -144,6 +144,8 @@ def _start_all(the_plan: Plan, output: PrefixedOutput, started: list[Child], sto
     if the_plan.web_url is not None:
         note = "a local Discord; the bot comes online in a few seconds"
         print(f"\n  Open {the_plan.web_url}  ({note})\n", flush=True)
+    else:
+        print("\n  The bot connects to Discord with DISCORD_TOKEN (--sandbox: a local Discord instead)\n", flush=True)
     return True
 
 
