@@ -92,6 +92,9 @@ class Delivery:
             record = await self._record(event)
             if record is None:
                 return True
+            if event.terminal and record.message_id is None:
+                # A bot that died between answering and recording the message id: find the message by its job.
+                record.message_id = await self.bot.outbox.find_job_message(record)
             if event.type in (EventType.STARTED, EventType.PROGRESS):
                 percent = int(event.data.get("percent", 0))
                 await self.bot.progress.update(Update(record, percent, event.data.get("preview")))

@@ -100,6 +100,22 @@ class Outbox:
             with contextlib.suppress(_NO_ACCESS):
                 await webhook.delete_message(message_id)
 
+    async def find_job_message(self, record: JobRecord, limit: int = 50) -> int | None:
+        """The id of a recent bot message in the job's channel whose buttons name the job, or None.
+
+        Best effort (needs Read Message History): for a progress message whose id was never recorded.
+        """
+        me = self.client.user
+        try:
+            async for message in self._channel(record).history(limit=limit):
+                if me is not None and message.author.id != me.id:
+                    continue
+                if _names_job(message, record.job_id):
+                    return message.id
+        except discord.HTTPException as exc:
+            log.info("job %s: cannot search channel %s for its message (%s)", record.job_id, record.channel_id, exc)
+        return None
+
     async def tell_user(self, record: JobRecord) -> None:
         """DM the user that their result could not be posted (best effort: DMs may be closed too)."""
         try:
@@ -107,3 +123,12 @@ class Outbox:
             await user.send(messages.delivery_failed(record.channel_id), allowed_mentions=messages.mentions())
         except discord.HTTPException as exc:
             log.warning("job %s: could not tell user %s by DM either: %s", record.job_id, record.user_id, exc)
+
+
+def _names_job(message: discord.Message, job_id: str) -> bool:
+    """Whether one of the message's buttons carries the job id in its custom_id."""
+    for row in message.components:
+        for component in getattr(row, "children", []):
+            if job_id in (getattr(component, "custom_id", None) or ""):
+                return True
+    return False

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from sandbox.schema import spec_path
 from tests.e2e.stack import BANNED, Stack, job_of, labels
 from worker.events import EventLog, EventType, make_event
 from worker.limits import Admission, Limits
@@ -229,10 +230,15 @@ def test_malformed_and_expired_buttons(stack: Stack) -> None:
     assert stack.click(message, "Gone", stack.alice).original.embeds[0]["title"] == "Job expired"
 
 
-def test_requests_were_validated_and_token_never_logged(stack: Stack) -> None:
-    """The emulator checked every request against Discord's OpenAPI spec; the bot's log never shows its token."""
+@pytest.mark.skipif(not spec_path().is_file(), reason=f"Discord's OpenAPI document is not at {spec_path()}")
+def test_requests_were_validated(stack: Stack) -> None:
+    """The emulator checked every request the bot sent against Discord's OpenAPI spec (and found no violation)."""
     assert stack.discord.emulator.validator is not None
     assert len(stack.discord.requests) > 20
+
+
+def test_token_never_logged(stack: Stack) -> None:
+    """The bot's log never shows its token."""
     output = stack.bot.output()
     assert "logged in as imagine" in output and stack.discord.bot_token not in output
 
