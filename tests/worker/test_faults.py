@@ -126,7 +126,7 @@ def test_workers_share_the_load_with_one_model_load_each(sleepy: QueueSettings, 
 
 def test_worker_reconnects_after_redis_restart(sleepy: QueueSettings, tmp_path) -> None:
     """A worker outlives a Redis restart: it reconnects (engine kept) and runs jobs enqueued afterwards."""
-    server = RedisServer(tmp_path)
+    server = RedisServer(directory=tmp_path, persist=True)
     server.start()
     settings = sleepy.model_copy(update={"redis_url": server.url})
     client = redis.Redis.from_url(server.url)
