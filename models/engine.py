@@ -7,8 +7,11 @@
 * upscale: one image at 2× per side: Lanczos, then img2img refinement at strength 0.25 (subtle: sharpen what is
   there) or 0.45 (creative: invent new fine detail), with VAE tiling for large outputs.
 
-Steps are ``steps_for_quality(settings.steps, quality)``; guidance is the spec's. Out of GPU memory, a batch is
-retried one image at a time before the job fails with an ``EngineError``.
+Steps and guidance are the spec's: the bot (and ``imagine generate``) fill ``spec.steps`` with
+``steps_for_quality(IMAGINE_STEPS, --quality)`` and ``spec.guidance`` from --stylize, so a kept spec regenerates
+the same pixels even after the settings change. The prompt flags are applied in models/prompting.py (--no, ``::``
+weights, --stylize, --style raw, --chaos), models/sampling.py (--stop) and models/tiling.py (--tile). Out of GPU
+memory, a batch is retried one image at a time before the job fails with an ``EngineError``.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from models.sampling import Cancelled, StepHooks
 from models.settings import EngineSettings
 from models.tiling import seamless
 from worker.sizes import DEFAULT_SIZE_STEP
-from worker.spec import JobKind, JobSpec, Strength, steps_for_quality
+from worker.spec import JobKind, JobSpec, Strength
 
 __all__ = ["Cancelled", "Engine", "EngineError", "EngineResult", "Progress"]
 
@@ -139,7 +142,7 @@ class Engine:
 
         # 2. Denoise all images in one batch (one image at a time if the batch does not fit on the GPU).
         clock = time.perf_counter()
-        steps = steps_for_quality(self.settings.steps, spec.prompt.quality)
+        steps = spec.steps
         if strength is not None:
             # img2img runs int(steps × strength) of the schedule's steps; at least one must remain.
             steps = max(steps, math.ceil(1 / strength))
@@ -265,7 +268,7 @@ class Engine:
         started: float,
         strength: float | None,
     ) -> EngineResult:
-        steps = steps_for_quality(self.settings.steps, spec.prompt.quality)
+        steps = spec.steps
 
         def info(seed: int) -> ImageInfo:
             return ImageInfo(

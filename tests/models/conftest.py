@@ -12,7 +12,16 @@ from PIL import Image
 from models.engine import Engine
 from models.settings import EngineSettings
 from models.tiny import tiny_sd_pipeline, tiny_sdxl_pipeline
-from worker.spec import JobKind, JobSpec, Parent, PromptFields, Requester, Strength, WeightedPrompt
+from worker.spec import (
+    JobKind,
+    JobSpec,
+    Parent,
+    PromptFields,
+    Requester,
+    Strength,
+    WeightedPrompt,
+    steps_for_quality,
+)
 
 # Few steps and 64 px keep the whole suite fast on two CPU cores; the code paths are the full-size ones.
 STEPS = 4
@@ -70,6 +79,7 @@ def make_spec(
     seed: int = 1234,
     guidance: float = 7.0,
     strength: Strength | None = None,
+    steps: int | None = None,
     **fields: object,
 ) -> JobSpec:
     """A valid JobSpec for tests: 64×64 unless told otherwise; follow-ups get a parent."""
@@ -82,7 +92,8 @@ def make_spec(
         kind=kind,
         prompt=prompt_fields,
         seed=seed,
-        steps=STEPS,
+        # As the bot fills it: the configured steps scaled by --quality.
+        steps=steps if steps is not None else steps_for_quality(STEPS, prompt_fields.quality),
         guidance=guidance,
         requester=Requester(user_id=1, channel_id=2),
         strength=strength,

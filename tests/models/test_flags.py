@@ -127,7 +127,7 @@ def test_tile_makes_a_seamless_texture(engine: Engine) -> None:
 
 
 def test_quality_scales_the_steps(engine: Engine) -> None:
-    """--quality 2 runs twice the configured steps, .5 half."""
+    """The spec's steps are run: the bot's steps_for_quality makes --quality 2 twice the configured steps, .5 half."""
     for quality, steps in ((2.0, 2 * STEPS), (0.5, STEPS // 2)):
         reports: list[Progress] = []
         engine.run(make_spec(quality=quality), progress=reports.append)

@@ -47,15 +47,14 @@ def test_variations_are_reproducible(engine: Engine, source: Image.Image) -> Non
     assert all(distance(a, b) == 0 for a, b in zip(first.images, second.images, strict=True))
 
 
-def test_upscale_doubles_each_side(make_engine, source: Image.Image) -> None:
+def test_upscale_doubles_each_side(engine: Engine, source: Image.Image) -> None:
     """An upscale returns one image at 2× per side, no grid; subtle stays closer to plain Lanczos than creative."""
     # Refinement runs steps × strength steps: enough steps that subtle (3) and creative (5) differ.
-    engine = make_engine(steps=12)
-    result = engine.run(make_spec(kind=JobKind.UPSCALE, strength=Strength.SUBTLE), source=source)
+    result = engine.run(make_spec(kind=JobKind.UPSCALE, strength=Strength.SUBTLE, steps=12), source=source)
     assert len(result.images) == 1 and result.grid is None
     assert result.images[0].size == (2 * SIZE, 2 * SIZE) == (result.width, result.height)
     lanczos = source.resize((2 * SIZE, 2 * SIZE), Image.Resampling.LANCZOS)
-    creative = engine.run(make_spec(kind=JobKind.UPSCALE, strength=Strength.CREATIVE), source=source)
+    creative = engine.run(make_spec(kind=JobKind.UPSCALE, strength=Strength.CREATIVE, steps=12), source=source)
     assert distance(lanczos, result.images[0]) < distance(lanczos, creative.images[0])
     assert list(result.files()) == ["1.png"]
 

@@ -14,10 +14,10 @@ from tests.models.conftest import STEPS, make_spec
 
 
 def test_progress_reports_every_step_with_previews_every_n(make_engine: Callable[..., Engine]) -> None:
-    """Each step is reported as (step, total); a preview comes every preview_every steps and at the end."""
-    engine = make_engine(preview_every=3, steps=7)
+    """Each of the spec's steps is reported as (step, total); a preview every preview_every steps and at the end."""
+    engine = make_engine(preview_every=3)
     reports: list[Progress] = []
-    engine.run(make_spec(), progress=reports.append)
+    engine.run(make_spec(steps=7), progress=reports.append)
     assert [(r.step, r.total) for r in reports] == [(s, 7) for s in range(1, 8)]
     assert [r.step for r in reports if r.preview is not None] == [3, 6, 7]
     preview = reports[-1].preview
