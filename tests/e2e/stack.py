@@ -153,8 +153,14 @@ class Stack:
 
     def start_bot(self) -> None:
         """Start (or restart) the bot process and wait for it to be on the gateway with commands synced."""
+        # on_ready logs "logged in as"; the gateway's connected flag may still be the previous process's.
+        ready_before = self.bot.output().count("logged in as")
         self.bot.start()
-        self.wait(lambda: self.discord.emulator.gateway.connected and self._commands_synced(), 30, "bot connected")
+        self.wait(
+            lambda: self.bot.output().count("logged in as") > ready_before and self._commands_synced(),
+            30,
+            "bot ready",
+        )
 
     def _commands_synced(self) -> bool:
         return {"imagine", "settings", "info"} <= {c.name for c in self.discord.world.commands.values()}
