@@ -96,3 +96,19 @@ def test_a_prompt_of_only_negative_weights_is_refused(engine: Engine) -> None:
     """With nothing to aim for (all weights negative) the job fails with a user-facing error."""
     with pytest.raises(EngineError, match="positive weight"):
         engine.run(make_spec([("a fox", -1.0)]))
+
+
+def test_one_batched_run_with_batched_guidance(make_engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A grid is one pipeline call: every UNet pass carries all four images, conditional and unconditional (8)."""
+    engine = make_engine()
+    unet = engine.model.pipe.unet
+    forward = unet.forward
+    batches: list[int] = []
+
+    def spy(sample, *args, **kwargs):
+        batches.append(sample.shape[0])
+        return forward(sample, *args, **kwargs)
+
+    monkeypatch.setattr(unet, "forward", spy)
+    engine.run(make_spec(steps=5))
+    assert batches == [8] * 5
