@@ -42,7 +42,7 @@ def sdxl_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_settings(model: Path | str, **overrides: object) -> EngineSettings:
+def tiny_settings(model: Path | str, **overrides: object) -> EngineSettings:
     """Settings for a tiny model on the CPU: few steps, no default negative, every preview on."""
     values: dict[str, object] = {
         "model": str(model),
@@ -55,19 +55,16 @@ def test_settings(model: Path | str, **overrides: object) -> EngineSettings:
     return EngineSettings(**values)
 
 
-test_settings.__test__ = False  # a helper, not a test
-
-
 @pytest.fixture(scope="session")
 def engine(sd_dir: Path) -> Engine:
     """The shared SD1-family engine; tests that need other settings build their own with make_engine."""
-    return Engine.load(test_settings(sd_dir))
+    return Engine.load(tiny_settings(sd_dir))
 
 
 @pytest.fixture
 def make_engine(sd_dir: Path) -> Callable[..., Engine]:
     def make(**overrides: object) -> Engine:
-        return Engine.load(test_settings(overrides.pop("model", sd_dir), **overrides))
+        return Engine.load(tiny_settings(overrides.pop("model", sd_dir), **overrides))
 
     return make
 

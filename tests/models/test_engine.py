@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from models.engine import Engine, EngineError
-from tests.models.conftest import SIZE, distance, make_spec, pixels, test_settings
+from tests.models.conftest import SIZE, distance, make_spec, pixels, tiny_settings
 from worker.spec import JobKind
 
 
@@ -53,7 +53,7 @@ def test_reroll_is_an_imagine_with_its_own_seed(engine: Engine) -> None:
 
 def test_sdxl_family_generates(sdxl_dir: Path) -> None:
     """The SDXL path (pooled embeddings, size conditioning) produces a grid too."""
-    engine = Engine.load(test_settings(sdxl_dir))
+    engine = Engine.load(tiny_settings(sdxl_dir))
     result = engine.run(make_spec(negative="blurry"))
     assert len(result.images) == 4 and result.grid is not None
 
@@ -83,7 +83,7 @@ def test_sdxl_variation_and_empty_negative(sdxl_dir: Path) -> None:
     from models.prompting import build_conditioning
     from worker.spec import Strength
 
-    engine = Engine.load(test_settings(sdxl_dir))
+    engine = Engine.load(tiny_settings(sdxl_dir))
     cond = build_conditioning(engine.model.pipe, make_spec().prompt, 1, 4, engine.settings)
     assert cond.pooled is not None and not cond.negative.any() and not cond.negative_pooled.any()
     assert engine.model.img2img.unet is engine.model.pipe.unet

@@ -12,7 +12,7 @@ from models import loader
 from models.engine import Engine
 from models.loader import ModelLoadError, detect_family
 from models.settings import EngineSettings
-from tests.models.conftest import distance, make_spec, test_settings
+from tests.models.conftest import distance, make_spec, tiny_settings
 from tests.models.ldm_checkpoint import save_ldm_checkpoint
 
 
@@ -26,7 +26,7 @@ def test_loads_a_diffusers_folder_as_sd1(engine: Engine, sd_dir: Path) -> None:
 
 def test_loads_an_sdxl_folder_as_sdxl(sdxl_dir: Path) -> None:
     """An SDXL-family folder (two text encoders, text_time conditioning) is detected as SDXL at 1024 px."""
-    engine = Engine.load(test_settings(sdxl_dir))
+    engine = Engine.load(tiny_settings(sdxl_dir))
     assert (engine.family, engine.base_resolution) == ("sdxl", 1024)
 
 
@@ -62,13 +62,13 @@ def test_family_from_unet_config(cross_attention_dim: int, addition: str | None,
 def test_demo_without_trained_weights_falls_back_to_tiny(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """MODEL=demo with no models/demo_model/ loads the tiny in-code model at the demo's 128 px base."""
     monkeypatch.setattr(loader, "DEMO_MODEL_DIR", tmp_path / "missing")
-    engine = Engine.load(test_settings("demo"))
+    engine = Engine.load(tiny_settings("demo"))
     assert (engine.name, engine.family, engine.base_resolution) == ("demo", "demo", 128)
 
 
 def test_aliases_name_models(sd_dir: Path) -> None:
     """An alias resolves to the model it stands for."""
-    engine = Engine.load(test_settings("tiny", aliases={"tiny": str(sd_dir)}))
+    engine = Engine.load(tiny_settings("tiny", aliases={"tiny": str(sd_dir)}))
     assert engine.name == str(sd_dir)
 
 
@@ -83,13 +83,13 @@ def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     """A path that does not exist fails with ModelLoadError naming it."""
     missing = tmp_path / "nowhere"
     with pytest.raises(ModelLoadError, match="nowhere"):
-        Engine.load(test_settings(missing))
+        Engine.load(tiny_settings(missing))
 
 
 def test_folder_without_model_index_is_a_clear_error(tmp_path: Path) -> None:
     """A folder that is not a diffusers pipeline names the missing model_index.json."""
     with pytest.raises(ModelLoadError, match=r"model_index\.json"):
-        Engine.load(test_settings(tmp_path))
+        Engine.load(tiny_settings(tmp_path))
 
 
 def test_broken_folder_is_a_clear_error(tmp_path: Path, sd_dir: Path) -> None:
@@ -98,7 +98,7 @@ def test_broken_folder_is_a_clear_error(tmp_path: Path, sd_dir: Path) -> None:
     broken.mkdir()
     (broken / "model_index.json").write_text((sd_dir / "model_index.json").read_text())
     with pytest.raises(ModelLoadError, match="broken"):
-        Engine.load(test_settings(broken))
+        Engine.load(tiny_settings(broken))
 
 
 def test_uncached_hub_id_offline_fails_fast(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ def test_uncached_hub_id_offline_fails_fast(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     started = time.monotonic()
     with pytest.raises(ModelLoadError, match=r"someone/not-cached.*HF_HUB_OFFLINE"):
-        Engine.load(test_settings("someone/not-cached"))
+        Engine.load(tiny_settings("someone/not-cached"))
     assert time.monotonic() - started < 10
 
 
@@ -116,13 +116,13 @@ def test_single_file_needs_a_config(tmp_path: Path) -> None:
     checkpoint = tmp_path / "model.safetensors"
     checkpoint.write_bytes(b"")
     with pytest.raises(ModelLoadError, match="IMAGINE_SINGLE_FILE_CONFIG"):
-        Engine.load(test_settings(checkpoint))
+        Engine.load(tiny_settings(checkpoint))
 
 
 def test_missing_single_file_is_a_clear_error(tmp_path: Path) -> None:
     """A checkpoint path that does not exist is named in the error."""
     with pytest.raises(ModelLoadError, match=r"model\.safetensors.*does not exist"):
-        Engine.load(test_settings(tmp_path / "model.safetensors"))
+        Engine.load(tiny_settings(tmp_path / "model.safetensors"))
 
 
 def test_unavailable_device_is_a_load_error() -> None:
@@ -139,7 +139,7 @@ def test_single_file_checkpoint_loads_with_a_local_config(engine: Engine, sd_dir
     """An original-layout .safetensors checkpoint plus a config folder loads and gives the folder's pixels."""
     checkpoint = tmp_path / "tiny.safetensors"
     save_ldm_checkpoint(engine.model.pipe, checkpoint)
-    single = Engine.load(test_settings(checkpoint, single_file_config=str(sd_dir)))
+    single = Engine.load(tiny_settings(checkpoint, single_file_config=str(sd_dir)))
     assert (single.name, single.family) == (str(checkpoint), "sd1")
     spec = make_spec(seed=3)
     ours, theirs = single.run(spec).images, engine.run(spec).images
@@ -151,7 +151,7 @@ def test_single_file_with_wrong_contents_is_a_clear_error(sd_dir: Path, tmp_path
     checkpoint = tmp_path / "junk.safetensors"
     checkpoint.write_bytes(b"not a checkpoint")
     with pytest.raises(ModelLoadError, match=r"junk\.safetensors"):
-        Engine.load(test_settings(checkpoint, single_file_config=str(sd_dir)))
+        Engine.load(tiny_settings(checkpoint, single_file_config=str(sd_dir)))
 
 
 def test_hub_download_runs_under_short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -169,6 +169,6 @@ def test_hub_download_runs_under_short_timeouts(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(loader.DiffusionPipeline, "from_pretrained", fake_from_pretrained)
     with pytest.raises(ModelLoadError, match=r"someone/remote.*could not be downloaded: Connection timed out"):
-        Engine.load(test_settings("someone/remote", hub_timeout=2.5))
+        Engine.load(tiny_settings("someone/remote", hub_timeout=2.5))
     assert seen == [(True, saved), (False, 2.5)]
     assert saved == constants.HF_HUB_ETAG_TIMEOUT
