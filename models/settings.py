@@ -36,7 +36,8 @@ class EngineSettings(BaseSettings):
     cpu_bf16_autocast: bool = False
     compile_unet: bool = False
 
-    # Denoising steps at --quality 1; the demo model is trained for about 20 DPM-Solver++ steps.
+    # Denoising steps at --quality 1 (the demo model wants about 20 DPM-Solver++ steps). Specs carry their steps:
+    # the bot reads this same variable to fill them, and so do ``imagine generate`` and the benchmark.
     steps: int = Field(default=20, ge=1, le=200)
     karras_sigmas: bool = True
     # A preview image goes with every n-th progress report; 0 disables previews.
