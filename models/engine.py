@@ -117,7 +117,11 @@ class Engine:
                 width, height = spec.prompt.width, spec.prompt.height
                 count = GRID_SIZE
             image = None if source is None else source.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-            images = self._generate(spec, count, hooks, timings, width, height, image, strength)
+            # Large images encode/decode in VAE tiles to bound memory; not with --tile, whose wrap-around padding
+            # would wrap each VAE tile on itself instead of the whole image.
+            large = max(width, height) > self.settings.vae_tiling_above
+            with self._vae_tiling(large and not spec.prompt.tile):
+                images = self._generate(spec, count, hooks, timings, width, height, image, strength)
         return self._result(spec, images, width, height, timings, started, strength)
 
     # -- the generation steps -------------------------------------------------------------------------------
@@ -204,8 +208,7 @@ class Engine:
         row does not fit.
         """
         try:
-            with self._vae_tiling(max(width, height) > self.settings.vae_tiling_above):
-                return work(list(range(count)))
+            return work(list(range(count)))
         except torch.OutOfMemoryError:
             if count == 1:
                 raise EngineError(_oom_message(width, height)) from None
@@ -214,8 +217,7 @@ class Engine:
             )
         self._free_memory()
         try:
-            with self._vae_tiling(max(width, height) > self.settings.vae_tiling_above):
-                return torch.cat([work([i]) for i in range(count)])
+            return torch.cat([work([i]) for i in range(count)])
         except torch.OutOfMemoryError:
             self._free_memory()
             raise EngineError(_oom_message(width, height)) from None

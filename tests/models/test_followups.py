@@ -83,3 +83,14 @@ def test_imagine_takes_no_source(engine: Engine, source: Image.Image) -> None:
     """Passing a source to an imagine job is a mistake, reported rather than ignored."""
     with pytest.raises(EngineError, match="no source"):
         engine.run(make_spec(), source=source)
+
+
+def test_tiled_textures_are_not_vae_tiled(make_engine, source: Image.Image, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--tile keeps the VAE untiled even above vae_tiling_above: VAE tiles would break the wrap-around."""
+    engine = make_engine(vae_tiling_above=64)
+    vae = engine.model.pipe.vae
+    seen: list[bool] = []
+    decode = vae.decode
+    monkeypatch.setattr(vae, "decode", lambda *a, **k: (seen.append(vae.use_tiling), decode(*a, **k))[1])
+    engine.run(make_spec(kind=JobKind.UPSCALE, strength=Strength.SUBTLE, tile=True), source=source)
+    assert seen and not any(seen)
