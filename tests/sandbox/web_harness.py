@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -39,14 +40,19 @@ TILE_COLOURS = ["#e76f51", "#2a9d8f", "#e9c46a", "#264653"]
 
 
 def browser_missing() -> str | None:
-    """Why the browser tests cannot run here, or None when they can."""
+    """Why the browser tests cannot run here, or None when they can; under CI a missing browser is an error."""
+    reason = None
     if not shutil.which(CHROMIUM):
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install playwright; never `playwright install`)"
-    return None
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    else:
+        try:
+            import playwright.async_api  # noqa: F401
+        except ImportError:
+            reason = "the playwright package is not installed (pip install playwright; never `playwright install`)"
+    if reason and os.environ.get("CI"):
+        # .ci/run installs both: a skip there would hide a broken browser test.
+        raise RuntimeError(f"CI must run the browser tests, but {reason}")
+    return reason
 
 
 def picture(colour: str, size: int = 128, label: str = "") -> bytes:
