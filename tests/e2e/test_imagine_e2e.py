@@ -50,7 +50,9 @@ def test_imagine_progress_then_grid(stack: Stack) -> None:
     interaction = stack.slash("imagine", stack.alice, prompt="a red fox --ar 3:2")
     assert time.monotonic() - started < 3
     first = interaction.original
-    assert first.content == f"**a red fox --ar 3:2** - <@{stack.alice.id}> (Waiting to start)"
+    # The message object follows later edits; the gateway's MESSAGE_CREATE holds what was first said.
+    created = next(d for e, d in stack.events if e == "MESSAGE_CREATE" and d["id"] == str(first.id))
+    assert created["content"] == f"**a red fox --ar 3:2** - <@{stack.alice.id}> (Waiting to start)"
     result = stack.wait_message(lambda m: "U1" in labels(m))
     assert result.content == f"**a red fox --ar 3:2** - <@{stack.alice.id}> (fast)"
     assert labels(result) == GRID
