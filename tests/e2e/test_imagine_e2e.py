@@ -39,6 +39,15 @@ def imagine(stack: Stack, prompt: str, user=None, channel=None):
     return interaction, result
 
 
+def created(stack: Stack, predicate) -> dict:
+    """The first message ever posted whose content matches (it may be gone already: progress messages are)."""
+
+    def find() -> dict | None:
+        return next((d for e, d in list(stack.events) if e == "MESSAGE_CREATE" and predicate(d["content"])), None)
+
+    return stack.wait(find, 60, "a matching message to be posted")
+
+
 def gone(stack: Stack, message_id: int, channel=None) -> bool:
     """Whether the message was deleted (runs inside ``stack.wait``, on the emulator's loop)."""
     return all(m.id != message_id for m in stack.discord.messages(channel or stack.channel))
@@ -78,8 +87,8 @@ def test_upscale_vary_strong_and_creative(stack: Stack) -> None:
     _, grid = imagine(stack, "a lighthouse at dusk")
     stack.click(grid, "U2", stack.bob)
     assert grid.button("U2")["style"] == BLUE and grid.button("U1")["style"] != BLUE
-    progress = stack.wait_message(lambda m: m.content.startswith("Upscaling image #2 with **a lighthouse at dusk**"))
-    assert f"<@{stack.bob.id}>" in progress.content
+    progress = created(stack, lambda content: content.startswith("Upscaling image #2 with **a lighthouse at dusk**"))
+    assert f"<@{stack.bob.id}>" in progress["content"]
     upscaled = stack.wait_message(lambda m: labels(m) == UPSCALE)
     assert upscaled.message_reference["message_id"] == str(grid.id)
     spec = stack.spec(job_of(upscaled))
@@ -103,7 +112,7 @@ def test_v3_and_reroll(stack: Stack) -> None:
     """V3 makes variations of image 3 (strength from /settings); 🔄 reruns the prompt with a new seed."""
     _, grid = imagine(stack, "a teapot --seed 5")
     stack.click(grid, "V3", stack.alice)
-    stack.wait_message(lambda m: m.content.startswith("Making variations for image #3 with **a teapot --seed 5**"))
+    created(stack, lambda content: content.startswith("Making variations for image #3 with **a teapot --seed 5**"))
     varied = stack.wait_message(
         lambda m: "U1" in labels(m) and m.message_reference and m.message_reference["message_id"] == str(grid.id)
     )
