@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from worker.sizes import BASE_RESOLUTION, DEFAULT_SIZE_STEP
+from worker.sizes import BASE_RESOLUTION, SIZE_STEP
 
 
 def _split_list(value: object) -> object:
@@ -41,7 +41,7 @@ class BotSettings(BaseSettings):
 
     # The prompt parser's view of the default model: base resolution and size step (image sides).
     model_base: int = Field(default=BASE_RESOLUTION["demo"], ge=8)
-    size_step: int = Field(default=DEFAULT_SIZE_STEP, ge=8)
+    size_step: int = Field(default=SIZE_STEP["demo"], ge=8)
     # The model's name as /info shows it.
     model: str = "demo"
     # Denoising steps at --quality 1 (the engine's IMAGINE_STEPS; recorded in each spec).

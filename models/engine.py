@@ -35,7 +35,7 @@ from models.result import EngineResult, Progress
 from models.sampling import Cancelled, StepHooks
 from models.settings import EngineSettings
 from models.tiling import seamless
-from worker.sizes import DEFAULT_SIZE_STEP
+from worker.sizes import DEFAULT_SIZE_STEP, SIZE_STEP
 from worker.spec import JobKind, JobSpec, Strength
 
 __all__ = ["Cancelled", "Engine", "EngineError", "EngineResult", "Progress"]
@@ -69,7 +69,7 @@ class Engine:
         self.dtype = placement.dtype
         self.family = model.family
         self.base_resolution = model.base_resolution
-        self.size_step = DEFAULT_SIZE_STEP
+        self.size_step = SIZE_STEP.get(model.family, DEFAULT_SIZE_STEP)
         self.load_seconds = 0.0
         self.projection = projection_for(model.family, model.pipe.vae)
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 # Base resolutions by model family; "demo" is the bundled model's native size.
 BASE_RESOLUTION: dict[str, int] = {"sd1": 512, "sd2": 768, "sdxl": 1024, "demo": 128}
 
-# Sides must be multiples of this: latent factor 8 × the UNet's total downsampling of 8.
+# Sides must be multiples of this: the VAE's factor 8 × the UNet's total downsampling (8 for SD models).
 DEFAULT_SIZE_STEP = 64
+# By family; the demo UNet downsamples 4× (three blocks), so its sides step by 32 px.
+SIZE_STEP: dict[str, int] = {"sd1": 64, "sd2": 64, "sdxl": 64, "demo": 32}
 
 AREA_TOLERANCE = 0.10
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.sizes import BASE_RESOLUTION, SDXL_BUCKETS, Aspect, size_for_aspect
+from worker.sizes import BASE_RESOLUTION, SDXL_BUCKETS, SIZE_STEP, Aspect, size_for_aspect
 
 
 def test_aspect_is_reduced():
@@ -61,10 +61,14 @@ def test_orientation_follows_the_request():
         assert h > w
 
 
-def test_smaller_size_step_for_small_models():
-    """A small model with a 32 px step still gets a wide frame for 16:9."""
-    width, height = size_for_aspect(Aspect.of(16, 9), 128, step=32)
-    assert (width % 32, height % 32) == (0, 0) and width > height
+def test_demo_model_frames_follow_the_aspect():
+    """The demo model's 32 px step gives distinct wide, tall and square frames (a 64 px step could not)."""
+    base, step = BASE_RESOLUTION["demo"], SIZE_STEP["demo"]
+    wide = size_for_aspect(Aspect.of(16, 9), base, step)
+    tall = size_for_aspect(Aspect.of(9, 16), base, step)
+    assert wide[0] > wide[1] and tall == wide[::-1]
+    assert size_for_aspect(Aspect.of(1, 1), base, step) == (base, base)
+    assert all(side % step == 0 for side in wide)
 
 
 def test_bad_base_is_rejected():
