@@ -7,6 +7,7 @@ is answered by turning the button blue (an update of the pressed message), then 
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -39,6 +40,7 @@ class ButtonActions:
 
     async def follow_up(self, interaction: discord.Interaction, button: ButtonId) -> None:
         """Queue the job the button asks for, mark the button used, and post the job's message."""
+        started = time.monotonic()
         bot = self.bot
         parent = await bot.submitter.run(bot.queue.load_spec, button.job_id)
         if parent is None:
@@ -64,16 +66,19 @@ class ButtonActions:
             index=shown_index,
             reply_to=interaction.message.id if interaction.message else None,
         )
-        accepted, refusal = await bot.submitter.enqueue_all([(spec, record)])
+        accepted, refusal = await bot.submitter.enqueue_in_time(interaction, [(spec, record)], started)
         if refusal is not None:
             await self.answer_error(interaction, refusal_embed(refusal))
             return
         job = accepted[0]
         log.info("job %s: %s of %s/%d for user %s", spec.id, spec.kind, parent.id, button.index, user_id)
-        if interaction.message is not None:
-            await interaction.response.edit_message(view=views.pressed_view(interaction.message, button.encode()))
+        if interaction.message is None:
+            if not interaction.response.is_done():
+                await interaction.response.defer()
+        elif interaction.response.is_done():  # deferred while enqueueing: edit the pressed message instead
+            await interaction.edit_original_response(view=views.pressed_view(interaction.message, button.encode()))
         else:
-            await interaction.response.defer()
+            await interaction.response.edit_message(view=views.pressed_view(interaction.message, button.encode()))
         head = messages.headline(spec.kind, prompt, user_id, shown_index)
         extra: dict[str, Any] = {"embed": messages.job_queued(job.position.ahead)} if job.held_back else {}
         message = await interaction.followup.send(

@@ -7,6 +7,7 @@ the answer is either the job's message ("Waiting to start") or an ephemeral erro
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -40,6 +41,7 @@ def register(tree: app_commands.CommandTree) -> None:
 @app_commands.describe(prompt="What to draw, with optional --parameters at the end")
 async def imagine(interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 1500]) -> None:
     """/imagine prompt:<text>."""
+    started = time.monotonic()
     bot: ImagineBot = interaction.client  # type: ignore[assignment]
     user_id = interaction.user.id
     prefs = await bot.user_prefs.load(user_id)
@@ -71,15 +73,22 @@ async def imagine(interaction: discord.Interaction, prompt: app_commands.Range[s
                 mode=spec.mode,
             )
             jobs.append((spec, record))
-    accepted, refusal = await bot.submitter.enqueue_all(jobs)
+    accepted, refusal = await bot.submitter.enqueue_in_time(interaction, jobs, started)
+    deferred = interaction.response.is_done()
     if not accepted:
         assert refusal is not None
-        await interaction.response.send_message(embed=refusal_embed(refusal), ephemeral=True)
+        if deferred:
+            await interaction.followup.send(embed=refusal_embed(refusal), ephemeral=True)
+        else:
+            await interaction.response.send_message(embed=refusal_embed(refusal), ephemeral=True)
         return
     first, *others = accepted
-    response = await interaction.response.send_message(**_waiting_message(first))
-    await bot.submitter.attach_message(first, response.message_id, interaction)
-    await _cleanup_if_delivered(bot, first, response.message_id)
+    if deferred:  # the first follow-up fills the "thinking…" message
+        message_id: int | None = (await interaction.followup.send(wait=True, **_waiting_message(first))).id
+    else:
+        message_id = (await interaction.response.send_message(**_waiting_message(first))).message_id
+    await bot.submitter.attach_message(first, message_id, interaction)
+    await _cleanup_if_delivered(bot, first, message_id)
     for job in others:
         message = await bot.outbox.send(job.record, **_waiting_message(job), interaction=interaction)
         await bot.submitter.attach_message(job, message.id if message else None, interaction)

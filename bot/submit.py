@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# Seconds from receiving an interaction within which it is answered, or else deferred (Discord allows 3).
+ACK_BUDGET_S = 2.0
+
 
 @dataclass
 class Accepted:
@@ -73,6 +76,25 @@ class Submitter:
                 log.info("job %s: refused (%s)", spec.id, exc.reason)
                 return accepted, exc
         return accepted, None
+
+    async def enqueue_in_time(
+        self, interaction: discord.Interaction, jobs: list[tuple[JobSpec, JobRecord]], started: float
+    ) -> tuple[list[Accepted], EnqueueError | None]:
+        """``enqueue_all``, deferring the interaction if it is not done by ACK_BUDGET_S after ``started``.
+
+        Enqueueing takes milliseconds, but a starved machine must not miss Discord's 3 seconds: then the answer
+        becomes a deferral and the caller's messages go out as follow-ups.
+        """
+        task = asyncio.ensure_future(self.enqueue_all(jobs))
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), max(0.0, ACK_BUDGET_S - (time.monotonic() - started)))
+        except TimeoutError:
+            log.warning("interaction %s: enqueue is slow; deferring the answer", interaction.id)
+            if interaction.type is discord.InteractionType.component:
+                await interaction.response.defer()
+            else:
+                await interaction.response.defer(thinking=True)
+            return await task
 
     async def attach_message(
         self, accepted: Accepted, message_id: int | None, interaction: discord.Interaction | None = None

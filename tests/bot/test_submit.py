@@ -1,0 +1,52 @@
+"""Answering in time: a slow enqueue turns the answer into a deferral instead of missing Discord's 3 seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import discord
+
+from bot import submit
+from bot.submit import Submitter
+
+
+class _Response:
+    def __init__(self) -> None:
+        self.deferred: list[dict[str, Any]] = []
+
+    async def defer(self, **kwargs: Any) -> None:
+        self.deferred.append(kwargs)
+
+
+def _run(delay: float, kind: discord.InteractionType) -> tuple[list[Any], list[dict[str, Any]]]:
+    submitter = Submitter(queue=None, records=None, connection=None)  # type: ignore[arg-type]
+
+    async def slow_enqueue_all(jobs: list[Any]) -> tuple[list[Any], None]:
+        await asyncio.sleep(delay)
+        return ["accepted"], None
+
+    submitter.enqueue_all = slow_enqueue_all  # type: ignore[method-assign]
+    interaction = SimpleNamespace(id=1, type=kind, response=_Response())
+
+    async def go() -> tuple[list[Any], Any]:
+        return await submitter.enqueue_in_time(interaction, [], time.monotonic())  # type: ignore[arg-type]
+
+    accepted, _ = asyncio.run(go())
+    submitter.close()
+    return accepted, interaction.response.deferred
+
+
+def test_fast_enqueue_is_not_deferred(monkeypatch: Any) -> None:
+    """Within the budget the caller answers itself: no deferral."""
+    monkeypatch.setattr(submit, "ACK_BUDGET_S", 0.5)
+    assert _run(0.01, discord.InteractionType.application_command) == (["accepted"], [])
+
+
+def test_slow_enqueue_defers_then_finishes(monkeypatch: Any) -> None:
+    """Past the budget a command is deferred with "thinking…" (a click with a silent update) and still enqueued."""
+    monkeypatch.setattr(submit, "ACK_BUDGET_S", 0.05)
+    assert _run(0.2, discord.InteractionType.application_command) == (["accepted"], [{"thinking": True}])
+    assert _run(0.2, discord.InteractionType.component) == (["accepted"], [{}])
