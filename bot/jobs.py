@@ -119,21 +119,9 @@ def follow_up_spec(
     """The spec of the job a button asks for: the parent's prompt, the presser as requester.
 
     Rerolls and variations get a new seed; an upscale keeps the parent's. Raises KeyError for CANCEL.
-    A reroll is made as an imagine job of the same prompt (see below).
+    A reroll names its parent (for the record) but starts from fresh noise, not from the parent's image.
     """
     kind, strength = _FOLLOW_UPS[action]
-    if action is Action.REROLL:
-        # A reroll is the same prompt from fresh noise. It goes as an imagine job: the worker loads a parent's image
-        # for any job that names a parent, and the engine refuses a source image for a reroll.
-        return JobSpec(
-            kind=JobKind.IMAGINE,
-            prompt=parent.prompt,
-            seed=new_seed(),
-            steps=steps_for_quality(base_steps, parent.prompt.quality),
-            guidance=parent.guidance,
-            requester=requester,
-            mode=mode,
-        )
     if action is Action.VARY:
         strength = variation
     index = max(1, index)

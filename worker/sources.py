@@ -1,4 +1,4 @@
-"""The source image of a follow-up job (variation, upscale, reroll's parent image).
+"""The source image of a follow-up job that starts from its parent's picture (variation, upscale).
 
 Read from the result store; if the image has expired but the parent's spec is still kept, the parent is run
 through the engine again (specs carry their seed, so the pixels are the same) and the image at the asked
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from worker.queue import load_spec
-from worker.spec import JobSpec
+from worker.spec import JobKind, JobSpec
 
 if TYPE_CHECKING:
     import redis
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from worker.store import ResultStore
 
 log = logging.getLogger(__name__)
+
+# Kinds that start from the parent's image; a reroll names its parent too, but starts from fresh noise.
+SOURCE_KINDS = frozenset({JobKind.VARIATION, JobKind.UPSCALE})
 
 # A follow-up of a follow-up of ... each regeneration may need its own parent: stop somewhere.
 MAX_DEPTH = 4

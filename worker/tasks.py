@@ -24,7 +24,7 @@ from rq.timeouts import JobTimeoutException
 from worker import keys
 from worker.events import Event, EventLog, EventType, make_event
 from worker.limits import Admission, Limits
-from worker.sources import SourceError, load_source
+from worker.sources import SOURCE_KINDS, SourceError, load_source
 from worker.spec import JobSpec, JobSpecError, Requester
 from worker.store import ResultStore, open_store
 
@@ -158,7 +158,7 @@ def run_job(spec_json: str) -> dict[str, Any]:
     started = time.monotonic()
     try:
         source = None
-        if spec.parent is not None:
+        if spec.kind in SOURCE_KINDS:  # a reroll names its parent but starts from fresh noise
             source = load_source(spec, rt.store, rt.connection, rt.engine, cancel)
         result = rt.engine.run(spec, source=source, progress=ProgressReporter(rt, spec), should_cancel=cancel)
         refs = [rt.store.put(spec.id, name, blob) for name, blob in result.files().items()]

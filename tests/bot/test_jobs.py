@@ -46,8 +46,9 @@ def test_follow_ups(action: Action, kind: JobKind, strength: Strength | None) ->
     assert spec.parent.index == 2
 
 
-def test_reroll_is_a_fresh_imagine() -> None:
-    """🔄 makes an imagine job of the same prompt with a new seed, owned by the presser, with no parent image."""
+def test_reroll_is_the_same_prompt_from_a_new_seed() -> None:
+    """🔄 makes a reroll job of the same prompt with a new seed, owned by the presser, naming its parent."""
     parent = _parent()
     spec = follow_up_spec(parent, Action.REROLL, 0, BOB, Mode.FAST, Strength.STRONG, 20)
-    assert (spec.kind, spec.parent, spec.requester, spec.prompt) == (JobKind.IMAGINE, None, BOB, parent.prompt)
+    assert (spec.kind, spec.requester, spec.prompt) == (JobKind.REROLL, BOB, parent.prompt)
+    assert spec.parent.job_id == parent.id and spec.strength is None and spec.seed != parent.seed

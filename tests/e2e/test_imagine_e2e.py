@@ -122,7 +122,7 @@ def test_v3_and_reroll(stack: Stack) -> None:
     stack.click(grid, "🔄", stack.alice)
     rerolled = stack.wait_message(lambda m: "U1" in labels(m) and m.id > varied.id)
     assert rerolled.content.startswith("**a teapot --seed 5**")
-    assert stack.spec(job_of(rerolled)).kind == "imagine"
+    assert stack.spec(job_of(rerolled)).kind == "reroll"
     assert stack.spec(job_of(rerolled)).seed != stack.spec(job_of(grid)).seed
 
 

@@ -108,6 +108,8 @@ class FakeEngine:
         self.runs.append(spec.id)
         if (client := _redis()) is not None:
             client.rpush(RUNS_KEY, spec.id)
+        if source is not None and spec.kind not in (JobKind.VARIATION, JobKind.UPSCALE):
+            raise EngineError(f"{spec.kind} jobs take no source image")  # as models.engine.Engine refuses it
         text = spec.prompt.text
         if text == "engine-error":
             raise EngineError("That prompt cannot be drawn.")

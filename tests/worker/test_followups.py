@@ -66,7 +66,7 @@ def test_follow_up_fails_clearly_when_parent_is_gone(settings: QueueSettings, co
     queue = JobQueue(connection, settings)
     parent = make_spec()
     connection.set(keys.spec(parent.id), parent.to_json())  # a parent that never left images
-    child = make_spec(kind=JobKind.REROLL, parent=Parent(job_id=parent.id, index=1))
+    child = make_spec(kind=JobKind.VARIATION, strength=Strength.SUBTLE, parent=Parent(job_id=parent.id, index=1))
     queue.enqueue(child)
     connection.delete(keys.spec(parent.id))
     drain(settings)
@@ -74,6 +74,16 @@ def test_follow_up_fails_clearly_when_parent_is_gone(settings: QueueSettings, co
         "status": "failed",
         "reason": "The original job has expired; run /imagine again.",
     }
+
+
+def test_reroll_needs_no_parent_image(settings: QueueSettings, connection: redis.Redis) -> None:
+    """A reroll names its parent but starts from fresh noise: it runs even when the parent's images are gone."""
+    parent = make_spec()
+    connection.set(keys.spec(parent.id), parent.to_json())  # the spec is kept, its images are not
+    child = make_spec(kind=JobKind.REROLL, parent=Parent(job_id=parent.id, index=1))
+    JobQueue(connection, settings).enqueue(child)
+    drain(settings)
+    assert EventLog(connection).outcome(child.id)["status"] == "done"
 
 
 def test_directory_store_expires_by_age(tmp_path: Path, settings: QueueSettings, connection: redis.Redis) -> None:
