@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot import custom_ids, messages
+from bot import custom_ids, messages, metrics
 from bot.custom_ids import Action, ButtonId, CustomIdError
 
 if TYPE_CHECKING:
@@ -76,4 +76,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button], template=custom_ids.T
             await bot.actions.press(interaction, self.button_id)
         except Exception:
             log.exception("job %s: button %s failed", self.button_id.job_id, self.button_id.action)
+            metrics.INTERACTIONS.labels("button", self.button_id.action.name.lower(), "error").inc()
             await bot.actions.answer_error(interaction, messages.internal_error(self.button_id.job_id))
+        else:
+            metrics.INTERACTIONS.labels("button", self.button_id.action.name.lower(), "ok").inc()

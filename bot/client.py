@@ -10,7 +10,7 @@ import discord.gateway
 import yarl
 from discord import app_commands
 
-from bot import commands, messages
+from bot import commands, messages, metrics
 from bot.actions import ButtonActions
 from bot.buttons import JobButton
 from bot.command_sync import sync_commands
@@ -98,9 +98,17 @@ class ImagineBot(discord.Client):
         """Log who we are once the gateway is up."""
         log.info("logged in as %s (%s)", self.user, self.user.id if self.user else "?")
 
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction, command: app_commands.Command | app_commands.ContextMenu
+    ) -> None:
+        """Count a slash command that ran to the end (its own refusals, like a bad prompt, included)."""
+        metrics.INTERACTIONS.labels("command", command.name, "ok").inc()
+
     async def _on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Log a failed command and answer it with an Internal error embed; never crash."""
-        log.error("command %s failed", interaction.command.name if interaction.command else "?", exc_info=error)
+        name = interaction.command.name if interaction.command else "?"
+        log.error("command %s failed", name, exc_info=error)
+        metrics.INTERACTIONS.labels("command", name, "error").inc()
         await self.actions.answer_error(interaction, messages.internal_error(None))
 
     async def close(self) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot import messages, views
+from bot import messages, metrics, views
 from bot.info import info_embed
 from bot.jobs import JobRecord, imagine_spec
 from bot.permutations import expand_permutations
@@ -48,12 +48,14 @@ async def imagine(interaction: discord.Interaction, prompt: app_commands.Range[s
     text = prefs.apply(prompt)
     if (word := bot.banned.find(text)) is not None:
         log.info("user %s: banned word in prompt", user_id)
+        metrics.PROMPTS.labels("banned").inc()
         await interaction.response.send_message(embed=messages.banned_prompt(word), ephemeral=True)
         return
     try:
         parsed = parse_prompt(text, bot.parser_options)
         texts = expand_permutations(text, bot.parser_options.max_permutations)
     except PromptError as exc:
+        metrics.PROMPTS.labels("invalid").inc()
         await interaction.response.send_message(
             embed=messages.invalid_parameter(exc.message, exc.hint, exc.title), ephemeral=True
         )
@@ -75,6 +77,7 @@ async def imagine(interaction: discord.Interaction, prompt: app_commands.Range[s
             jobs.append((spec, record))
     accepted, refusal = await bot.submitter.enqueue_in_time(interaction, jobs, started)
     deferred = interaction.response.is_done()
+    metrics.PROMPTS.labels("accepted" if accepted else "refused").inc()
     if not accepted:
         assert refusal is not None
         if deferred:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import discord
 import redis.exceptions
 
-from bot import keys, messages, views
+from bot import keys, messages, metrics, views
 from bot.jobs import JobRecord
 from bot.outbox import DeliveryImpossible
 from bot.progress import Update
@@ -88,9 +88,11 @@ class Delivery:
         """Show one event; True when it is done with (acknowledge it), False to retry it later."""
         try:
             if await self.bot.redis.exists(keys.delivered(event.job_id)):
+                metrics.DELIVERIES.labels(event.type, "skipped").inc()
                 return True  # already shown: a repeat after a restart, or progress after the end
             record = await self._record(event)
             if record is None:
+                metrics.DELIVERIES.labels(event.type, "skipped").inc()
                 return True
             if event.terminal and record.message_id is None:
                 # A bot that died between answering and recording the message id: find the message by its job.
@@ -105,14 +107,17 @@ class Delivery:
             elif event.type is EventType.CANCELLED:
                 await self._cancelled(record)
             self._attempts.pop(event.stream_id or event.job_id, None)
+            metrics.DELIVERIES.labels(event.type, "shown").inc()
             return True
         except DeliveryImpossible as exc:
             log.warning("%s", exc)
+            metrics.DELIVERIES.labels(event.type, "dropped").inc()
             return True
         except discord.HTTPException as exc:
             if 400 <= exc.status < 500 and exc.status != 429:
                 # Discord refused this message itself (not a passing outage): retrying would fail the same way.
                 log.error("job %s: %s event refused by Discord (%s); giving up", event.job_id, event.type, exc)
+                metrics.DELIVERIES.labels(event.type, "dropped").inc()
                 return True
             return self._retry_later(event, repr(exc))
         except Exception as exc:
@@ -126,8 +131,10 @@ class Delivery:
         if attempts >= MAX_ATTEMPTS:
             log.error("job %s: %s event failed %d times (%s); giving up", event.job_id, event.type, attempts, why)
             self._attempts.pop(key, None)
+            metrics.DELIVERIES.labels(event.type, "dropped").inc()
             return True
         log.warning("job %s: %s event not delivered (%s); will retry", event.job_id, event.type, why)
+        metrics.DELIVERIES.labels(event.type, "retry").inc()
         return False
 
     async def _record(self, event: Event) -> JobRecord | None:

@@ -59,6 +59,10 @@ class BotSettings(BaseSettings):
     # Events another consumer left unacknowledged this long are taken over (and failed posts retried).
     reclaim_idle_ms: int = Field(default=30_000, ge=1_000)
 
+    # Prometheus metrics of ``imagine bot`` at http://<IMAGINE_METRICS_HOST>:<bot_metrics_port>/metrics (the host
+    # is the queue settings' metrics_host, shared with the workers); 0: none.
+    bot_metrics_port: int = Field(default=0, ge=0, le=65535)
+
     @field_validator("guild_ids", "banned_words", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:

@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from bot.client import ImagineBot, use_discord_at
+    from bot.metrics import serve_metrics
     from bot.settings import BotSettings
     from worker.settings import QueueSettings
 
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"imagine bot: invalid settings:\n{exc}", file=sys.stderr)
         return 2
     use_discord_at(settings.discord_url)
+    serve_metrics(queue_settings.metrics_host, settings.bot_metrics_port)
     bot = ImagineBot(settings, queue_settings, force_sync=args.sync)
     # log_handler=None: logging is configured above; discord.py would add a second handler.
     bot.run(settings.discord_token.get_secret_value(), log_handler=None)

@@ -29,6 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     """Start the worker; settings come from IMAGINE_* environment variables."""
+    from worker.metrics import serve_metrics
     from worker.process import EngineLoadError, serve
     from worker.settings import QueueSettings
 
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     )
     log = logging.getLogger(__name__)
     settings = QueueSettings()
+    # Before the engine loads (which can take minutes), so a scrape already sees the worker.
+    serve_metrics(settings.metrics_host, settings.worker_metrics_port)
     try:
         processed = serve(settings, args.queues, burst=args.burst, name=args.name)
     except EngineLoadError as exc:

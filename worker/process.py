@@ -16,6 +16,7 @@ away the worker keeps retrying with backoff, with the engine still loaded.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import threading
 import time
@@ -28,7 +29,7 @@ from rq.queue import Queue
 from rq.serializers import JSONSerializer
 from rq.worker import SimpleWorker, WorkerStatus
 
-from worker import tasks
+from worker import metrics, tasks
 from worker.events import EventType, make_event
 from worker.queue import rq_queue
 from worker.recovery import LostJobs
@@ -97,7 +98,9 @@ def on_job_failure(job: Job, exc_type: type[BaseException] | None, exc_value: An
     of its queue); otherwise the user gets a clear reason and the slot is freed. Returns True so other
     handlers still run.
     """
+    kind = _kind(job)
     if job.retries_left:
+        metrics.JOBS.labels(kind, "retried").inc()
         log.warning("job %s: %s; running it again (%d retries left)", job.id, _what(exc_type), job.retries_left)
         return True
     try:
@@ -106,11 +109,21 @@ def on_job_failure(job: Job, exc_type: type[BaseException] | None, exc_value: An
         log.error("job %s: %s, and its spec is unreadable", job.id, _what(exc_type))
         return True
     reason = WORKER_DIED if exc_type is AbandonedJobError else tasks.INTERNAL_ERROR
+    metrics.JOBS.labels(spec.kind, "lost").inc()
     log.error("job %s: %s and no retries are left; failing it", job.id, _what(exc_type))
     rt = tasks.current_runtime()
     rt.admission.release(spec.requester.user_id, spec.id)
     rt.events.finish(make_event(EventType.FAILED, spec.id, spec.requester, {"reason": reason}))
     return True
+
+
+def _kind(job: Job) -> str:
+    """The job's kind for metrics, read from its raw spec without validating it (it may not validate)."""
+    try:
+        kind = json.loads(job.args[0]).get("kind")
+    except (ValueError, IndexError, TypeError, AttributeError):
+        return "unknown"
+    return kind if isinstance(kind, str) else "unknown"
 
 
 def _what(exc_type: type[BaseException] | None) -> str:
@@ -142,6 +155,7 @@ def load_engine(settings: QueueSettings) -> Any:
     except Exception as exc:
         raise EngineLoadError(f"could not load engine {settings.engine}: {exc}") from exc
     seconds = getattr(engine, "load_seconds", None) or time.monotonic() - started
+    metrics.MODEL_LOAD_SECONDS.set(seconds)
     log.info(
         "engine loaded: model %s on %s (%s) in %.1f s",
         getattr(engine, "name", "?"),
@@ -169,6 +183,7 @@ def serve(
     engine = engine if engine is not None else load_engine(settings)
     connection = settings.redis()
     tasks.install(tasks.Runtime.create(engine, settings, connection))
+    metrics.watch_queues(connection)
     log.info("worker: serving %s on %s", ", ".join(modes), settings.redis_url_safe)
     processed, backoff, generation = 0, 1.0, 0
     while True:

@@ -64,6 +64,13 @@ class QueueSettings(BaseSettings):
     # Safety net: an admitted job's slot is freed after this long even if nothing reported its end.
     slot_ttl_s: int = Field(default=6 * 3600, ge=60)
 
+    # Prometheus metrics of ``imagine worker`` at http://<metrics_host>:<worker_metrics_port>/metrics; 0: none.
+    # Workers sharing a machine (and its network) need a port each. Named apart from the bot's port, so one .env
+    # can set both.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    # 127.0.0.1 keeps the endpoint on this machine; 0.0.0.0 in a container whose port is published or scraped.
+    metrics_host: str = "127.0.0.1"
+
     @field_validator("redis_url")
     @classmethod
     def _check_url(cls, value: str) -> str:

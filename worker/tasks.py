@@ -21,7 +21,7 @@ import redis.exceptions
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from worker import keys
+from worker import keys, metrics
 from worker.events import Event, EventLog, EventType, make_event
 from worker.limits import Admission, Limits
 from worker.sources import SOURCE_KINDS, SourceError, load_source
@@ -145,6 +145,7 @@ def run_job(spec_json: str) -> dict[str, Any]:
 
     if rt.events.outcome(spec.id) is not None:
         log.info("job %s: already finished by an earlier run, nothing to do", spec.id)
+        metrics.JOBS.labels(spec.kind, "duplicate").inc()
         return {"status": "duplicate"}
     cancel = CancelCheck(rt.connection, spec.id)
     if cancel():
@@ -156,6 +157,12 @@ def run_job(spec_json: str) -> dict[str, Any]:
     rt.events.emit(make_event(EventType.STARTED, spec.id, spec.requester, data))
     log.info("job %s: started (%s, attempt %d)", spec.id, spec.kind, attempt)
     started = time.monotonic()
+    with metrics.JOBS_RUNNING.track_inprogress(), metrics.JOB_SECONDS.labels(spec.kind).time():
+        return _generate(rt, spec, cancel, started)
+
+
+def _generate(rt: Runtime, spec: JobSpec, cancel: CancelCheck, started: float) -> dict[str, Any]:
+    """Load the source (if any), run the engine, store the files; every expected error ends the job."""
     try:
         source = None
         if spec.kind in SOURCE_KINDS:  # a reroll names its parent but starts from fresh noise
@@ -192,6 +199,7 @@ def _finish(rt: Runtime, spec: JobSpec, kind: EventType, data: dict[str, Any]) -
     # Free the slot before telling the user, so a new /imagine sent on seeing the result is admitted.
     rt.admission.release(spec.requester.user_id, spec.id)
     written = rt.events.finish(make_event(kind, spec.id, spec.requester, data))
+    metrics.JOBS.labels(spec.kind, kind).inc()
     log.info("job %s: %s%s", spec.id, kind, "" if written else " (already reported)")
     return {"status": str(kind), **data}
 
@@ -216,6 +224,7 @@ def _reject(rt: Runtime, spec_json: str, reason: str) -> dict[str, Any]:
     if requester is not None:
         rt.admission.release(requester.user_id, job_id)
     log.warning("job %s: rejected: %s", job_id, reason)
+    metrics.JOBS.labels(raw.get("kind") if isinstance(raw.get("kind"), str) else "unknown", EventType.FAILED).inc()
     rt.events.finish(
         Event(EventType.FAILED, job_id, data={"reason": reason})
         if requester is None

@@ -1,0 +1,42 @@
+"""The bot's Prometheus metrics: interactions by name and outcome, prompts submitted, and deliveries.
+
+Served over HTTP (``/metrics``) on ``IMAGINE_BOT_METRICS_PORT`` by ``imagine bot``; 0 (the default) serves nothing.
+The metrics live in prometheus_client's default registry, so the process collectors (CPU, memory) come along.
+Queue depth and job timings are the workers' metrics (``worker.metrics``); this module imports nothing from the
+diffusion side.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import Counter, start_http_server
+
+log = logging.getLogger(__name__)
+
+# type: command or button; name: the command (imagine, settings, info) or the button's action (upscale, …);
+# outcome: ok, or error when the handler raised (the user got an "Internal error" answer).
+INTERACTIONS = Counter(
+    "imagine_bot_interactions", "Interactions the bot handled, by type, name and outcome.", ["type", "name", "outcome"]
+)
+# What became of each /imagine prompt: accepted (one or more jobs queued), refused (limits, queue full), invalid
+# (bad parameters) or banned (a banned word).
+PROMPTS = Counter("imagine_bot_prompts", "/imagine prompts by outcome.", ["outcome"])
+# Job events shown in Discord. event: queued, started, progress, done, failed, cancelled; outcome: shown, skipped
+# (already delivered, or a job this bot does not know), retry (left pending to try again) or dropped (given up).
+DELIVERIES = Counter(
+    "imagine_bot_deliveries", "Job events the delivery loop handled, by event and outcome.", ["event", "outcome"]
+)
+
+
+def serve_metrics(host: str, port: int) -> bool:
+    """Serve ``/metrics`` on ``host:port`` in a daemon thread; False (logged) when off or the port is taken."""
+    if port == 0:
+        return False
+    try:
+        start_http_server(port, addr=host)
+    except OSError as exc:
+        log.error("metrics: cannot listen on %s:%d (%s); running without a metrics endpoint", host, port, exc)
+        return False
+    log.info("metrics: serving on http://%s:%d/metrics", host, port)
+    return True
