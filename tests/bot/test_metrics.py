@@ -82,3 +82,19 @@ def test_commands_counted_by_name_and_outcome(monkeypatch) -> None:
     assert delta(before, after, "imagine_bot_interactions_total", type="command", name="info", outcome="ok") == 1
     assert delta(before, after, "imagine_bot_interactions_total", type="command", name="info", outcome="error") == 1
     assert len(answered) == 1
+
+
+def test_imagine_bot_serves_metrics_on_its_port(monkeypatch) -> None:
+    """`imagine bot` starts the endpoint on IMAGINE_BOT_METRICS_PORT at IMAGINE_METRICS_HOST before connecting."""
+    import argparse
+
+    from cli import bot as cli_bot
+
+    calls: list[tuple[str, int]] = []
+    monkeypatch.setenv("DISCORD_TOKEN", "MTIz.token")
+    monkeypatch.setenv("IMAGINE_BOT_METRICS_PORT", "9321")
+    monkeypatch.setenv("IMAGINE_METRICS_HOST", "127.0.0.2")
+    monkeypatch.setattr(metrics, "serve_metrics", lambda host, port: calls.append((host, port)) or True)
+    monkeypatch.setattr(ImagineBot, "run", lambda self, token, log_handler=None: None)
+    assert cli_bot.run(argparse.Namespace(sync=False, verbose=False)) == 0
+    assert calls == [("127.0.0.2", 9321)]
