@@ -1,0 +1,1 @@
+"""The bundled demo model: a procedural scene world, its training recipe and its evaluation."""
