@@ -63,7 +63,7 @@ class Engine:
     def __init__(self, model: loader.LoadedModel, placement: devices.Placement, settings: EngineSettings):
         self.model = model
         self.placement = placement
-        self.settings = settings
+        self.settings = settings.for_family(model.family)
         self.name = model.name
         self.device = placement.device
         self.dtype = placement.dtype

@@ -99,7 +99,7 @@ def negative_text(fields: PromptFields, settings: EngineSettings) -> str:
 
 def house_style_share(fields: PromptFields, settings: EngineSettings) -> float:
     """How much of the house-style embedding goes into the prompt (0 with --style raw or no house style)."""
-    if fields.raw or not settings.house_style.strip():
+    if fields.raw or not (settings.house_style or "").strip():
         return 0.0
     return settings.house_style_weight * fields.stylize / 1000
 

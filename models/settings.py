@@ -43,10 +43,13 @@ class EngineSettings(BaseSettings):
     # A preview image goes with every n-th progress report; 0 disables previews.
     preview_every: int = Field(default=5, ge=0)
 
-    house_style: str = DEFAULT_HOUSE_STYLE
+    # The house style, and the negative prompt joined to every --no. Unset means the model's own default:
+    # the phrases above for real models, none for the demo model (its small vocabulary has none of those words,
+    # and unknown words would steer it to mush). Set them to "" to turn them off for any model.
+    house_style: str | None = None
     # Share of the house-style embedding blended into the prompt at --stylize 1000 (linear below that).
     house_style_weight: float = Field(default=0.5, ge=0, le=1)
-    default_negative: str = DEFAULT_NEGATIVE
+    default_negative: str | None = None
     # Prompt-embedding noise at --chaos 100, as a multiple of each token's own spread.
     chaos_scale: float = Field(default=0.6, ge=0)
 
@@ -55,6 +58,20 @@ class EngineSettings(BaseSettings):
     # Discord's attachment limit; larger grids are re-encoded (see models/encode.py).
     max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
+    def for_family(self, family: str) -> EngineSettings:
+        """These settings with the house style and default negative filled in for a model family."""
+        own_words = family == "demo"
+        return self.model_copy(
+            update={
+                "house_style": _or(self.house_style, "" if own_words else DEFAULT_HOUSE_STYLE),
+                "default_negative": _or(self.default_negative, "" if own_words else DEFAULT_NEGATIVE),
+            }
+        )
+
     def resolve_model(self) -> str:
         """The model an alias stands for (or the name itself)."""
         return self.aliases.get(self.model, self.model)
+
+
+def _or(value: str | None, default: str) -> str:
+    return default if value is None else value

@@ -139,3 +139,13 @@ def test_guidance_comes_from_the_spec(engine: Engine) -> None:
     low, high = engine.run(make_spec(guidance=2.0)), engine.run(make_spec(guidance=9.0))
     assert _mean_distance(low, high) > 0.005
     assert low.infos[0].guidance == 2.0
+
+
+def test_house_style_and_negative_default_per_model_family() -> None:
+    """Unset, real models get the SD house style and negative, the demo model none; explicit values always win."""
+    sd = EngineSettings().for_family("sd1")
+    assert "cinematic" in sd.house_style and "watermark" in sd.default_negative
+    demo = EngineSettings().for_family("demo")
+    assert (demo.house_style, demo.default_negative) == ("", "")
+    mine = EngineSettings(house_style="moody", default_negative="").for_family("demo")
+    assert (mine.house_style, mine.default_negative) == ("moody", "")
