@@ -39,7 +39,8 @@ async def _serve(args: argparse.Namespace) -> None:
     await sandbox.emulator.start(args.host, args.port)
     page = WebUI(sandbox) if args.web_port is not None else None
     print(f"IMAGINE_DISCORD_URL={sandbox.base_url}")
-    print(f"DISCORD_TOKEN={sandbox.bot_token}", flush=True)
+    if args.token is None:  # a token the caller chose is theirs already: never echo a token into logs
+        print(f"DISCORD_TOKEN={sandbox.bot_token}", flush=True)
     if page is not None:
         print(f"WEB_URL={await page.start(args.host, args.web_port)}", flush=True)
     try:
