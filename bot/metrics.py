@@ -8,11 +8,9 @@ diffusion side.
 
 from __future__ import annotations
 
-import logging
+from prometheus_client import Counter
 
-from prometheus_client import Counter, start_http_server
-
-log = logging.getLogger(__name__)
+from worker.metrics_http import serve_metrics as serve_metrics  # the /metrics endpoint, shared
 
 # type: command or button; name: the command (imagine, settings, info) or the button's action (upscale, …);
 # outcome: ok, or error when the handler raised (the user got an "Internal error" answer).
@@ -27,16 +25,3 @@ PROMPTS = Counter("imagine_bot_prompts", "/imagine prompts by outcome.", ["outco
 DELIVERIES = Counter(
     "imagine_bot_deliveries", "Job events the delivery loop handled, by event and outcome.", ["event", "outcome"]
 )
-
-
-def serve_metrics(host: str, port: int) -> bool:
-    """Serve ``/metrics`` on ``host:port`` in a daemon thread; False (logged) when off or the port is taken."""
-    if port == 0:
-        return False
-    try:
-        start_http_server(port, addr=host)
-    except OSError as exc:
-        log.error("metrics: cannot listen on %s:%d (%s); running without a metrics endpoint", host, port, exc)
-        return False
-    log.info("metrics: serving on http://%s:%d/metrics", host, port)
-    return True

@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import redis.exceptions
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from rq.queue import Queue
 
 from worker import keys
+from worker.metrics_http import serve_metrics as serve_metrics  # the /metrics endpoint, shared
 
 if TYPE_CHECKING:
     import redis as redis_sync
@@ -72,16 +73,3 @@ REGISTRY.register(QUEUE_DEPTH)
 def watch_queues(connection: redis_sync.Redis) -> None:
     """Report the depth of the queues on this Redis (the worker calls it once it has a connection)."""
     QUEUE_DEPTH.connection = connection
-
-
-def serve_metrics(host: str, port: int) -> bool:
-    """Serve ``/metrics`` on ``host:port`` in a daemon thread; False (logged) when off or the port is taken."""
-    if port == 0:
-        return False
-    try:
-        start_http_server(port, addr=host)
-    except OSError as exc:
-        log.error("metrics: cannot listen on %s:%d (%s); running without a metrics endpoint", host, port, exc)
-        return False
-    log.info("metrics: serving on http://%s:%d/metrics", host, port)
-    return True
