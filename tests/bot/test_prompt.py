@@ -6,24 +6,9 @@ import json
 
 import pytest
 
-from bot.prompt import ParserOptions, PromptError, parse_prompt
+from bot.prompt import ParserOptions, parse_prompt
+from tests.bot.prompt_helpers import ALIASES, error, one
 from worker.spec import PromptFields
-
-ALIASES = ParserOptions(aliases={"6": (1024, 64), "niji": (768, 64), "Niji 6": (1024, 64)})
-
-
-def one(text: str, options: ParserOptions | None = None) -> PromptFields:
-    """The single job ``text`` parses to."""
-    jobs = parse_prompt(text, options)
-    assert len(jobs) == 1
-    return jobs[0]
-
-
-def error(text: str, options: ParserOptions | None = None) -> PromptError:
-    """The PromptError ``text`` raises."""
-    with pytest.raises(PromptError) as info:
-        parse_prompt(text, options)
-    return info.value
 
 
 def test_plain_prompt_gets_every_default() -> None:
