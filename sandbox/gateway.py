@@ -121,6 +121,8 @@ class Gateway:
         self.session: Session | None = None
         self.identified = 0
         self.resumed = 0
+        # The close code of each ended connection (None when it ended without a close frame).
+        self.close_codes: list[int | None] = []
         self._connections: set[Connection] = set()
         world.subscribe(self._on_event)
 
@@ -151,8 +153,11 @@ class Gateway:
         finally:
             self._connections.discard(connection)
             await connection.close()
+            self.close_codes.append(ws.close_code)
             if self.session is not None and self.session.connection is connection:
                 self.session.connection = None
+                if ws.close_code in (1000, 1001):
+                    self.session = None  # Discord ends the session on a normal close: the next connection identifies
                 self.world.notify()
         return ws
 

@@ -95,6 +95,12 @@ def test_imagine_bot_serves_metrics_on_its_port(monkeypatch) -> None:
     monkeypatch.setenv("IMAGINE_BOT_METRICS_PORT", "9321")
     monkeypatch.setenv("IMAGINE_METRICS_HOST", "127.0.0.2")
     monkeypatch.setattr(metrics, "serve_metrics", lambda host, port: calls.append((host, port)) or True)
-    monkeypatch.setattr(ImagineBot, "run", lambda self, token, log_handler=None: None)
+    served: list[str] = []
+
+    async def serve(bot: ImagineBot, token: str) -> None:
+        served.append(token)  # stands in for the gateway session, which needs Discord
+
+    monkeypatch.setattr(cli_bot, "_serve", serve)
     assert cli_bot.run(argparse.Namespace(sync=False, verbose=False)) == 0
     assert calls == [("127.0.0.2", 9321)]
+    assert served == ["MTIz.token"]

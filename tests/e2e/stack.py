@@ -50,17 +50,19 @@ class Process:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
-    def stop(self, kill: bool = False) -> None:
+    def stop(self, kill: bool = False) -> int | None:
+        """SIGTERM (or SIGKILL) the process and return its exit status; None if it was not running."""
         if self.proc is None:
-            return
+            return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
         try:
-            self.proc.wait(15)
+            status = self.proc.wait(15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait()
+            status = self.proc.wait()
         self.proc = None
+        return status
 
     def pause(self) -> None:
         assert self.proc is not None

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.stack import Stack, job_of, labels
+from sandbox.rules import Rule
+from tests.e2e.stack import Process, Stack, job_of, labels
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +39,43 @@ def test_restart_mid_job_delivers_once(stack: Stack) -> None:
     assert job_of(stack.run(_results(stack, "a phoenix"))[0]) == job
     assert sum(1 for r in stack.discord.requests if r.method == "PUT" and r.route.endswith("/commands")) == syncs
     assert "commands unchanged since the last sync" in stack.bot.output()
+
+
+def test_sigterm_closes_the_gateway_session(stack: Stack) -> None:
+    """``docker compose stop`` (SIGTERM) makes the bot close its session normally and exit 0; SIGKILL cannot."""
+    gateway = stack.discord.emulator.gateway
+    closed = len(gateway.close_codes)
+    assert stack.bot.stop() == 0
+    stack.wait(lambda: len(gateway.close_codes) > closed, 5, "the gateway connection to end")
+    assert gateway.close_codes[-1] == 1000, (gateway.close_codes, stack.bot.output()[-1500:])
+    assert gateway.session is None  # Discord shows the bot offline at once instead of after a session timeout
+    assert "SIGTERM: closing the gateway session" in stack.bot.output()
+
+    stack.start_bot()
+    closed = len(gateway.close_codes)
+    assert stack.bot.stop(kill=True) == -9
+    stack.wait(lambda: len(gateway.close_codes) > closed, 5, "the gateway connection to end")
+    assert gateway.close_codes[-1] != 1000
+    stack.start_bot()
+    stack.slash("info", stack.alice)
+
+
+def test_a_rejected_token_is_a_clear_error(stack: Stack) -> None:
+    """A wrong DISCORD_TOKEN ends `imagine bot` with exit 2 and a plain message that does not echo the token."""
+    wrong = "MTIz.wrong-token.never-printed"
+    bot = Process(stack.bot.args, {**stack.bot.env, "DISCORD_TOKEN": wrong}, "bad-token-bot")
+    bot.start()
+    try:
+        assert bot.proc is not None
+        assert bot.proc.wait(30) == 2, bot.output()[-1500:]
+        output = bot.output()
+    finally:
+        bot.stop()
+        bot.log_path.unlink(missing_ok=True)
+    assert "Discord rejected DISCORD_TOKEN" in output
+    assert "Traceback" not in output
+    assert wrong not in output and "wrong-token" not in output
+    assert [v.rule for v in stack.discord.pop_violations()] == [Rule.UNAUTHORIZED]
 
 
 async def _results(stack: Stack, prompt: str) -> list:

@@ -117,7 +117,7 @@ async def test_resume_replays_what_happened_while_away() -> None:
         await first.send(2, _identify(s.discord, GUILDS_AND_MESSAGES | MESSAGE_CONTENT))
         session_id = (await first.until("READY"))["d"]["session_id"]
         last_seq = (await first.until("GUILD_CREATE"))["s"]
-        await first.ws.close()
+        await first.ws.close(code=4000)  # what a reconnecting client sends: any code but 1000/1001 keeps the session
         await s.discord.world.wait_until(lambda: not s.discord.emulator.gateway.connected, timeout=5)
         await s.discord.say(s.general, s.alice, "one")
         await s.discord.say(s.general, s.bob, "two")
@@ -144,6 +144,26 @@ async def test_resume_of_an_unknown_session_is_invalidated() -> None:
         await gateway.send(6, {"token": s.discord.bot_token, "session_id": "nope", "seq": 3})
         assert await gateway.receive() == {"op": 9, "d": False}
         await gateway.ws.close()
+
+
+@run_async
+async def test_normal_close_ends_the_session() -> None:
+    """Closing with 1000 ends the session as Discord does (the bot shows offline): a later RESUME is invalidated."""
+    async with scene() as s, aiohttp.ClientSession() as http:
+        first = await _connect(http, s.discord, None)
+        await first.receive()
+        await first.send(2, _identify(s.discord))
+        session_id = (await first.until("READY"))["d"]["session_id"]
+        last_seq = (await first.until("GUILD_CREATE"))["s"]
+        await first.ws.close(code=1000)
+        await s.discord.world.wait_until(lambda: s.discord.emulator.gateway.session is None, timeout=5)
+        assert s.discord.emulator.gateway.close_codes[-1] == 1000
+
+        second = await _connect(http, s.discord, None)
+        await second.receive()
+        await second.send(6, {"token": s.discord.bot_token, "session_id": session_id, "seq": last_seq})
+        assert await second.receive() == {"op": 9, "d": False}
+        await second.ws.close()
 
 
 @run_async
