@@ -15,13 +15,15 @@ from tokenizers import pre_tokenizers
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from models.demo.scenes import make_example
+from worker.sizes import BASE_RESOLUTION, SIZE_STEP, Aspect, size_for_aspect
 
 MAX_TOKENS = 24  # the longest caption is about 20 words, each one token
-# Two downsamples in the UNet: latent sides must be multiples of 4, so image sides multiples of 4 × 8 = 32.
-SIZE_STEP = 32
-NATIVE = 128
-# Training buckets (width, height): what worker.sizes offers at base 128 with step 32 for the usual ratios.
-BUCKETS: tuple[tuple[int, int], ...] = ((128, 128), (160, 96), (96, 160), (256, 64))
+NATIVE = BASE_RESOLUTION["demo"]
+# Training buckets (width, height): the sizes the resolution table gives the demo model for the usual ratios,
+# square first, so training sees exactly the shapes /imagine asks for.
+BUCKETS: tuple[tuple[int, int], ...] = tuple(
+    size_for_aspect(Aspect(w, h), NATIVE, SIZE_STEP["demo"]) for w, h in ((1, 1), (16, 9), (9, 16), (4, 1))
+)
 # The standard Stable Diffusion noise schedule, so any diffusers solver samples the model correctly.
 NOISE_SCHEDULE = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear"}
 
@@ -97,7 +99,10 @@ def make_text_encoder(tokenizer: CLIPTokenizer) -> CLIPTextModel:
 
 
 def make_unet() -> UNet2DConditionModel:
-    """A three-level UNet (two downsamples) with cross-attention to the 64-wide text states."""
+    """A three-level UNet with cross-attention to the 64-wide text states.
+
+    Two downsamples × the VAE's 8 make image sides step by 32 px: ``worker.sizes.SIZE_STEP["demo"]``.
+    """
     return UNet2DConditionModel(
         sample_size=NATIVE // 8,
         in_channels=4,

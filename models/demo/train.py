@@ -1,10 +1,11 @@
 """Train the bundled demo model on CPU: ``python -m models.demo.train --out models/demo_model``.
 
-Three phases, each checkpointed under ``--work`` so a killed run resumes where it stopped: (1) the VAE on crops
+Four phases, each checkpointed under ``--work`` so a killed run resumes where it stopped: (1) the VAE on crops
 (it is convolutional, so small crops teach it as well as whole frames, at a fraction of the cost), (2) latents of
 captioned scenes precomputed once per aspect bucket, (3) the UNet and text encoder together, with the caption
-dropped 10 % of the time so classifier-free guidance works. Each phase stops at its step count or its time
-budget, whichever comes first, because the whole run must fit in about 75 minutes on two cores.
+dropped 10 % of the time so classifier-free guidance works, (4) the decoder alone on whole frames. Phases 1 and 4
+live in ``train_vae``. Each phase stops at its step count or its time budget, whichever comes first, because
+the whole run must fit in about 90 minutes on two cores.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from PIL import Image
 
 from models.demo import architecture as arch
 from models.demo.scenes import make_example
+from models.demo.train_vae import finetune_decoder, lr_at, to_tensor, train_vae
 
 log = logging.getLogger(__name__)
 
@@ -36,80 +38,12 @@ SAMPLE_PROMPTS = (
 )
 
 
-def _to_tensor(images: list[np.ndarray]) -> torch.Tensor:
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
-
-
 def _grid(images: list[Image.Image], cols: int = 4) -> Image.Image:
     w, h = images[0].size
     grid = Image.new("RGB", (w * cols, h * math.ceil(len(images) / cols)))
     for i, im in enumerate(images):
         grid.paste(im, ((i % cols) * w, (i // cols) * h))
     return grid
-
-
-def _lr(step: int, progress: float, peak: float, warmup: int = 100) -> float:
-    """Linear warmup, then cosine down to a tenth of the peak as ``progress`` (steps or time, 0..1) runs out."""
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = min(1.0, progress)
-    return peak * (0.1 + 0.45 * (1 + math.cos(math.pi * progress)))
-
-
-def vae_batch(rng: random.Random, batch: int, crop: int) -> torch.Tensor:
-    """Random crops of random-bucket training scenes, in [-1, 1]."""
-    crops = []
-    for _ in range(batch):
-        w, h = arch.random_bucket(rng)
-        img = make_example(rng.randrange(2**31), w, h)[0]
-        x, y = rng.randrange(w - min(crop, w) + 1), rng.randrange(h - min(crop, h) + 1)
-        crops.append(img[y : y + crop, x : x + crop])
-    return _to_tensor(crops)
-
-
-def train_vae(args: argparse.Namespace, work: Path) -> torch.nn.Module:
-    """Phase 1: the autoencoder, with reconstruction (L1 + MSE) and a tiny KL term keeping latents well scaled."""
-    vae = arch.make_vae()
-    opt = torch.optim.AdamW(vae.parameters(), lr=args.vae_lr, weight_decay=0.0)
-    ckpt, step, spent = work / "vae.pt", 0, 0.0
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        vae.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        step, spent = state["step"], state["spent"]
-        if state.get("done"):
-            log.info("vae: finished earlier at step %s", step)
-            return vae
-        log.info("vae: resuming at step %s", step)
-    rng = random.Random(args.seed * 1000 + step)
-    start = time.monotonic() - spent
-    while step < args.vae_steps and time.monotonic() - start < args.vae_minutes * 60:
-        for group in opt.param_groups:
-            # The schedule follows whichever budget runs out first, so a time-capped run still anneals.
-            progress = max(step / args.vae_steps, (time.monotonic() - start) / (args.vae_minutes * 60))
-            group["lr"] = _lr(step, progress, args.vae_lr)
-        x = vae_batch(rng, args.vae_batch, args.vae_crop)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            posterior = vae.encode(x).latent_dist
-            recon = vae.decode(posterior.sample()).sample.float()
-        mse = F.mse_loss(recon, x)
-        loss = mse + F.l1_loss(recon, x) + 1e-6 * posterior.kl().mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        opt.step()
-        step += 1
-        if step % 25 == 0:
-            psnr = 10 * math.log10(4.0 / max(mse.item(), 1e-10))
-            elapsed = time.monotonic() - start
-            log.info("vae step %s/%s loss %.4f psnr %.1f dB %.2f s/step", step, args.vae_steps, loss.item(), psnr,
-                     elapsed / step)  # fmt: skip
-        if step % 200 == 0:
-            torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step,
-                        "spent": time.monotonic() - start}, ckpt)  # fmt: skip
-    torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "spent": 0.0, "done": True}, ckpt)
-    log.info("vae: done at step %s", step)
-    return vae
 
 
 @torch.no_grad()
@@ -129,7 +63,7 @@ def encode_latents(args: argparse.Namespace, work: Path, vae: torch.nn.Module, t
     for bucket, items in by_bucket.items():
         latents = []
         for i in range(0, len(items), 64):
-            x = _to_tensor([img for img, _ in items[i : i + 64]])
+            x = to_tensor([img for img, _ in items[i : i + 64]])
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 latents.append(vae.encode(x).latent_dist.mean.float())
         ids = tokenizer([t for _, t in items], padding="max_length", max_length=arch.MAX_TOKENS,
@@ -183,7 +117,7 @@ def train_unet(args: argparse.Namespace, work: Path, data: dict, vae, tokenizer)
     while step < args.unet_steps and time.monotonic() - start < args.unet_minutes * 60:
         for group in opt.param_groups:
             progress = max(step / args.unet_steps, (time.monotonic() - start) / (args.unet_minutes * 60))
-            group["lr"] = _lr(step, progress, args.unet_lr)
+            group["lr"] = lr_at(step, progress, args.unet_lr)
         latents, ids = rng.choices(buckets, weights)[0]
         pick = torch.tensor(rng.sample(range(len(ids)), args.unet_batch))
         x0, tokens = latents[pick] * data["scale"], ids[pick].clone()
@@ -218,49 +152,6 @@ def train_unet(args: argparse.Namespace, work: Path, data: dict, vae, tokenizer)
     return pipe
 
 
-def finetune_decoder(args: argparse.Namespace, work: Path, vae) -> None:
-    """Phase 4: sharpen the decoder on whole frames with the encoder frozen, so the UNet's latents stay valid.
-
-    Only the decoder changes, so this phase depends on phase 1 alone and may run beside phase 3.
-    """
-    ckpt, step, spent = work / "decoder.pt", 0, 0.0
-    params = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
-    opt = torch.optim.AdamW(params, lr=args.decoder_lr, weight_decay=0.0)
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        vae.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        step, spent = state["step"], state["spent"]
-        if state.get("done"):
-            return
-    rng = random.Random(args.seed * 1000 + 4242 + step)
-    start = time.monotonic() - spent
-    while step < args.decoder_steps and time.monotonic() - start < args.decoder_minutes * 60:
-        for group in opt.param_groups:
-            progress = max(step / args.decoder_steps, (time.monotonic() - start) / (args.decoder_minutes * 60))
-            group["lr"] = _lr(step, progress, args.decoder_lr, warmup=20)
-        w, h = arch.random_bucket(rng)
-        x = _to_tensor([make_example(rng.randrange(2**31), w, h)[0] for _ in range(args.decoder_batch)])
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-            z = vae.encode(x).latent_dist.mean
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            recon = vae.decode(z).sample.float()
-        mse = F.mse_loss(recon, x)
-        loss = mse + F.l1_loss(recon, x)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        step += 1
-        if step % 25 == 0:
-            log.info("decoder step %s/%s psnr %.1f dB", step, args.decoder_steps, 10 * math.log10(4 / mse.item()))
-        if step % 100 == 0:
-            torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step,
-                        "spent": time.monotonic() - start}, ckpt)  # fmt: skip
-    torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "spent": 0.0, "done": True}, ckpt)
-    log.info("decoder: done at step %s", step)
-
-
 def export_checkpoint(work: Path, out: Path, tokenizer) -> None:
     """Save a pipeline from the latest checkpoints (EMA weights) without training: for a run stopped early."""
     vae = arch.make_vae()
@@ -284,14 +175,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("models/demo_model"))
     p.add_argument("--work", type=Path, default=Path("runs/demo"))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--vae-steps", type=int, default=3000)
-    p.add_argument("--vae-minutes", type=float, default=20.0)
+    p.add_argument("--vae-steps", type=int, default=5000)
+    p.add_argument("--vae-minutes", type=float, default=25.0)
     p.add_argument("--vae-batch", type=int, default=16)
     p.add_argument("--vae-crop", type=int, default=64)
     p.add_argument("--vae-lr", type=float, default=1e-3)
     p.add_argument("--examples", type=int, default=12000)
     p.add_argument("--unet-steps", type=int, default=3000)
-    p.add_argument("--unet-minutes", type=float, default=48.0)
+    p.add_argument("--unet-minutes", type=float, default=45.0)
     p.add_argument("--unet-batch", type=int, default=32)
     p.add_argument("--unet-lr", type=float, default=5e-4)
     p.add_argument("--ema", type=float, default=0.998)
