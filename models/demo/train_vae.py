@@ -64,17 +64,25 @@ def vae_batch(rng: random.Random, batch: int, crop: int) -> torch.Tensor:
     return to_tensor(crops)
 
 
-def _resume(ckpt: Path, vae: torch.nn.Module, opt: torch.optim.Optimizer) -> tuple[int, float, bool]:
+def _resume(
+    ckpt: Path, vae: torch.nn.Module, opt: torch.optim.Optimizer, steps: int, minutes: float
+) -> tuple[int, float, bool]:
+    """Load a phase's checkpoint: (step, seconds spent, done).
+
+    A phase is done once it used up the budget it is asked for now, so a finished phase runs on when called
+    again with a larger ``--*-steps`` or ``--*-minutes`` (for example a longer decoder fine-tune afterwards).
+    """
     if not ckpt.exists():
         return 0, 0.0, False
     state = torch.load(ckpt, weights_only=False)
     vae.load_state_dict(state["model"])
     opt.load_state_dict(state["opt"])
-    return state["step"], state["spent"], bool(state.get("done"))
+    step, spent = state["step"], state["spent"]
+    return step, spent, step >= steps or spent >= minutes * 60
 
 
-def _save(ckpt: Path, vae: torch.nn.Module, opt: torch.optim.Optimizer, step: int, spent: float, done: bool) -> None:
-    torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "spent": spent, "done": done}, ckpt)
+def _save(ckpt: Path, vae: torch.nn.Module, opt: torch.optim.Optimizer, step: int, spent: float) -> None:
+    torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "spent": spent}, ckpt)
 
 
 def train_vae(args: argparse.Namespace, work: Path) -> torch.nn.Module:
@@ -82,7 +90,7 @@ def train_vae(args: argparse.Namespace, work: Path) -> torch.nn.Module:
     vae = arch.make_vae()
     opt = torch.optim.AdamW(vae.parameters(), lr=args.vae_lr, weight_decay=0.0)
     ckpt = work / "vae.pt"
-    step, spent, done = _resume(ckpt, vae, opt)
+    step, spent, done = _resume(ckpt, vae, opt, args.vae_steps, args.vae_minutes)
     if done:
         log.info("vae: finished earlier at step %s", step)
         return vae
@@ -110,8 +118,8 @@ def train_vae(args: argparse.Namespace, work: Path) -> torch.nn.Module:
             log.info("vae step %s/%s loss %.4f psnr %.1f dB %.2f s/step", step, args.vae_steps, loss.item(), psnr,
                      elapsed / step)  # fmt: skip
         if step % 200 == 0:
-            _save(ckpt, vae, opt, step, time.monotonic() - start, done=False)
-    _save(ckpt, vae, opt, step, 0.0, done=True)
+            _save(ckpt, vae, opt, step, time.monotonic() - start)
+    _save(ckpt, vae, opt, step, time.monotonic() - start)
     log.info("vae: done at step %s after %.1f min", step, (time.monotonic() - start) / 60)
     return vae
 
@@ -124,8 +132,9 @@ def finetune_decoder(args: argparse.Namespace, work: Path, vae: torch.nn.Module)
     params = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
     opt = torch.optim.AdamW(params, lr=args.decoder_lr, weight_decay=0.0)
     ckpt = work / "decoder.pt"
-    step, spent, done = _resume(ckpt, vae, opt)
+    step, spent, done = _resume(ckpt, vae, opt, args.decoder_steps, args.decoder_minutes)
     if done:
+        log.info("decoder: finished earlier at step %s", step)
         return
     rng = random.Random(args.seed * 1000 + 4242 + step)
     start = time.monotonic() - spent
@@ -149,6 +158,6 @@ def finetune_decoder(args: argparse.Namespace, work: Path, vae: torch.nn.Module)
         if step % 25 == 0:
             log.info("decoder step %s/%s psnr %.1f dB", step, args.decoder_steps, 10 * math.log10(4 / mse.item()))
         if step % 100 == 0:
-            _save(ckpt, vae, opt, step, time.monotonic() - start, done=False)
-    _save(ckpt, vae, opt, step, 0.0, done=True)
+            _save(ckpt, vae, opt, step, time.monotonic() - start)
+    _save(ckpt, vae, opt, step, time.monotonic() - start)
     log.info("decoder: done at step %s", step)
