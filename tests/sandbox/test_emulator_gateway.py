@@ -69,6 +69,29 @@ def _identify(sandbox: Sandbox, intents: int = GUILDS_AND_MESSAGES) -> dict[str,
     return {"token": sandbox.bot_token, "intents": intents, "properties": properties}
 
 
+async def _session_then_close(
+    http: aiohttp.ClientSession, sandbox: Sandbox, compress: str | None, intents: int, code: int
+) -> tuple[str, int]:
+    """Identify, read READY and GUILD_CREATE, then close with ``code``: the session id and the last sequence."""
+    first = await _connect(http, sandbox, compress)
+    await first.receive()
+    await first.send(2, _identify(sandbox, intents))
+    session_id = (await first.until("READY"))["d"]["session_id"]
+    last_seq = (await first.until("GUILD_CREATE"))["s"]
+    await first.ws.close(code=code)
+    return session_id, last_seq
+
+
+async def _resume(
+    http: aiohttp.ClientSession, sandbox: Sandbox, compress: str | None, session_id: str, seq: int
+) -> RawGateway:
+    """A new connection that sends RESUME for ``session_id`` from ``seq``."""
+    gateway = await _connect(http, sandbox, compress)
+    await gateway.receive()
+    await gateway.send(6, {"token": sandbox.bot_token, "session_id": session_id, "seq": seq})
+    return gateway
+
+
 @pytest.mark.parametrize(
     "compress",
     [
@@ -112,19 +135,14 @@ async def test_bad_token_closes_with_4004() -> None:
 async def test_resume_replays_what_happened_while_away() -> None:
     """Events during a disconnection are replayed, in order, on RESUME, followed by RESUMED."""
     async with scene() as s, aiohttp.ClientSession() as http:
-        first = await _connect(http, s.discord, "zlib-stream")
-        await first.receive()
-        await first.send(2, _identify(s.discord, GUILDS_AND_MESSAGES | MESSAGE_CONTENT))
-        session_id = (await first.until("READY"))["d"]["session_id"]
-        last_seq = (await first.until("GUILD_CREATE"))["s"]
-        await first.ws.close(code=4000)  # what a reconnecting client sends: any code but 1000/1001 keeps the session
+        # 4000 is what a reconnecting client sends: any code but 1000/1001 keeps the session.
+        intents = GUILDS_AND_MESSAGES | MESSAGE_CONTENT
+        session_id, last_seq = await _session_then_close(http, s.discord, "zlib-stream", intents, 4000)
         await s.discord.world.wait_until(lambda: not s.discord.emulator.gateway.connected, timeout=5)
         await s.discord.say(s.general, s.alice, "one")
         await s.discord.say(s.general, s.bob, "two")
 
-        second = await _connect(http, s.discord, "zlib-stream")
-        await second.receive()
-        await second.send(6, {"token": s.discord.bot_token, "session_id": session_id, "seq": last_seq})
+        second = await _resume(http, s.discord, "zlib-stream", session_id, last_seq)
         replayed = [await second.receive() for _ in range(3)]
         assert [(p["t"], p["s"]) for p in replayed] == [
             ("MESSAGE_CREATE", last_seq + 1),
@@ -139,9 +157,7 @@ async def test_resume_replays_what_happened_while_away() -> None:
 async def test_resume_of_an_unknown_session_is_invalidated() -> None:
     """RESUME with a session id the gateway does not know gets INVALID_SESSION (not resumable)."""
     async with scene() as s, aiohttp.ClientSession() as http:
-        gateway = await _connect(http, s.discord, None)
-        await gateway.receive()
-        await gateway.send(6, {"token": s.discord.bot_token, "session_id": "nope", "seq": 3})
+        gateway = await _resume(http, s.discord, None, "nope", 3)
         assert await gateway.receive() == {"op": 9, "d": False}
         await gateway.ws.close()
 
@@ -150,18 +166,11 @@ async def test_resume_of_an_unknown_session_is_invalidated() -> None:
 async def test_normal_close_ends_the_session() -> None:
     """Closing with 1000 ends the session as Discord does (the bot shows offline): a later RESUME is invalidated."""
     async with scene() as s, aiohttp.ClientSession() as http:
-        first = await _connect(http, s.discord, None)
-        await first.receive()
-        await first.send(2, _identify(s.discord))
-        session_id = (await first.until("READY"))["d"]["session_id"]
-        last_seq = (await first.until("GUILD_CREATE"))["s"]
-        await first.ws.close(code=1000)
+        session_id, last_seq = await _session_then_close(http, s.discord, None, GUILDS_AND_MESSAGES, 1000)
         await s.discord.world.wait_until(lambda: s.discord.emulator.gateway.session is None, timeout=5)
         assert s.discord.emulator.gateway.close_codes[-1] == 1000
 
-        second = await _connect(http, s.discord, None)
-        await second.receive()
-        await second.send(6, {"token": s.discord.bot_token, "session_id": session_id, "seq": last_seq})
+        second = await _resume(http, s.discord, None, session_id, last_seq)
         assert await second.receive() == {"op": 9, "d": False}
         await second.ws.close()
 
