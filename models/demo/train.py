@@ -26,7 +26,7 @@ from PIL import Image
 
 from models.demo import architecture as arch
 from models.demo.scenes import make_example
-from models.demo.train_vae import finetune_decoder, lr_at, to_tensor, train_vae
+from models.demo.train_vae import budget_used, finetune_decoder, lr_at, to_tensor, train_vae
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +114,9 @@ def train_unet(args: argparse.Namespace, work: Path, data: dict, vae, tokenizer)
                                    feature_extractor=None, requires_safety_checker=False)  # fmt: skip
     pipe.set_progress_bar_config(disable=True)
     start = time.monotonic() - spent
-    while step < args.unet_steps and time.monotonic() - start < args.unet_minutes * 60:
+    while (used := budget_used(step, args.unet_steps, time.monotonic() - start, args.unet_minutes)) < 1:
         for group in opt.param_groups:
-            progress = max(step / args.unet_steps, (time.monotonic() - start) / (args.unet_minutes * 60))
-            group["lr"] = lr_at(step, progress, args.unet_lr)
+            group["lr"] = lr_at(step, used, args.unet_lr)
         latents, ids = rng.choices(buckets, weights)[0]
         pick = torch.tensor(rng.sample(range(len(ids)), args.unet_batch))
         x0, tokens = latents[pick] * data["scale"], ids[pick].clone()

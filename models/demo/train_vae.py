@@ -40,6 +40,14 @@ def lr_at(step: int, progress: float, peak: float, warmup: int = 100) -> float:
     return peak * (0.1 + 0.45 * (1 + math.cos(math.pi * progress)))
 
 
+def budget_used(step: int, steps: int, spent_s: float, minutes: float) -> float:
+    """How much of a phase's budget is used (0..1+): steps or time, whichever runs out first.
+
+    The learning-rate schedule follows it too, so a time-capped run still anneals.
+    """
+    return max(step / steps, spent_s / (minutes * 60))
+
+
 def jitter_colours(image: np.ndarray, rng: random.Random) -> np.ndarray:
     """The same picture in other colours: shuffled RGB channels, each scaled by its own gain."""
     order = rng.sample(range(3), 3)
@@ -78,7 +86,7 @@ def _resume(
     vae.load_state_dict(state["model"])
     opt.load_state_dict(state["opt"])
     step, spent = state["step"], state["spent"]
-    return step, spent, step >= steps or spent >= minutes * 60
+    return step, spent, budget_used(step, steps, spent, minutes) >= 1
 
 
 def _save(ckpt: Path, vae: torch.nn.Module, opt: torch.optim.Optimizer, step: int, spent: float) -> None:
@@ -96,11 +104,9 @@ def train_vae(args: argparse.Namespace, work: Path) -> torch.nn.Module:
         return vae
     rng = random.Random(args.seed * 1000 + step)
     start = time.monotonic() - spent
-    while step < args.vae_steps and time.monotonic() - start < args.vae_minutes * 60:
+    while (used := budget_used(step, args.vae_steps, time.monotonic() - start, args.vae_minutes)) < 1:
         for group in opt.param_groups:
-            # The schedule follows whichever budget runs out first, so a time-capped run still anneals.
-            progress = max(step / args.vae_steps, (time.monotonic() - start) / (args.vae_minutes * 60))
-            group["lr"] = lr_at(step, progress, args.vae_lr)
+            group["lr"] = lr_at(step, used, args.vae_lr)
         x = vae_batch(rng, args.vae_batch, args.vae_crop)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             posterior = vae.encode(x).latent_dist
@@ -138,10 +144,9 @@ def finetune_decoder(args: argparse.Namespace, work: Path, vae: torch.nn.Module)
         return
     rng = random.Random(args.seed * 1000 + 4242 + step)
     start = time.monotonic() - spent
-    while step < args.decoder_steps and time.monotonic() - start < args.decoder_minutes * 60:
+    while (used := budget_used(step, args.decoder_steps, time.monotonic() - start, args.decoder_minutes)) < 1:
         for group in opt.param_groups:
-            progress = max(step / args.decoder_steps, (time.monotonic() - start) / (args.decoder_minutes * 60))
-            group["lr"] = lr_at(step, progress, args.decoder_lr, warmup=20)
+            group["lr"] = lr_at(step, used, args.decoder_lr, warmup=20)
         w, h = arch.random_bucket(rng)
         x = to_tensor([scene_image(rng, w, h) for _ in range(args.decoder_batch)])
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
