@@ -1,6 +1,6 @@
 """Load the configured model as a Stable Diffusion pipeline, plus an img2img pipeline on the same weights.
 
-``MODEL`` may be ``demo`` (the bundled model; a tiny model built in code until it is trained), a local
+``MODEL`` may be ``demo`` (the bundled model in ``models/demo_model/``; an error if it is missing), a local
 diffusers folder, a single-file ``.safetensors`` checkpoint (with configs from ``single_file_config``), or a
 hub id (the local Hugging Face cache first, then the hub with short timeouts unless ``HF_HUB_OFFLINE``).
 Every failure is a ``ModelLoadError`` naming what was asked for and what was missing.
@@ -29,7 +29,6 @@ from diffusers import (
 
 from models.device import Placement
 from models.settings import EngineSettings
-from models.tiny import tiny_sd_pipeline
 from worker.sizes import BASE_RESOLUTION
 
 logger = logging.getLogger(__name__)
@@ -121,10 +120,14 @@ def base_resolution(family: str, pipe: DiffusionPipeline) -> int:
 
 def _read(name: str, settings: EngineSettings, dtype: torch.dtype) -> DiffusionPipeline:
     if name == "demo":
-        if (DEMO_MODEL_DIR / "model_index.json").exists():
-            return _from_folder(DEMO_MODEL_DIR, dtype)
-        logger.warning("demo model not trained yet (%s missing): using a tiny untrained model", DEMO_MODEL_DIR)
-        return tiny_sd_pipeline()
+        if not (DEMO_MODEL_DIR / "model_index.json").is_file():
+            raise ModelLoadError(
+                f"the demo model is missing ({DEMO_MODEL_DIR} has no model_index.json). It ships with the "
+                "repository: restore it with `git checkout -- models/demo_model`, retrain it with "
+                "`python -m models.demo.train` (about 110 minutes on 2 CPU cores), or set IMAGINE_MODEL to "
+                "another model"
+            )
+        return _from_folder(DEMO_MODEL_DIR, dtype)
     path = Path(name).expanduser()
     if path.suffix in (".safetensors", ".ckpt"):
         return _from_single_file(path, settings, dtype)

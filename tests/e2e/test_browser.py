@@ -1,6 +1,6 @@
 """The zero-setup experience, whole: ``imagine run`` without a token, a person in a browser, the real bot and worker.
 
-``imagine run`` starts Redis, the sandbox with its page, a worker (tiny untrained demo model, 2 steps) and the bot;
+``imagine run`` starts Redis, the sandbox with its page, a worker (the bundled demo model, 2 steps) and the bot;
 headless Chromium types /imagine, waits for the grid, clicks U1, sees the upscaled picture and picks a /settings
 value in a select menu; Ctrl-C stops it all.
 """

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from sandbox.schema import spec_path
 from tests.e2e.stack import BANNED, Stack, job_of, labels
+from tests.openapi import needs_openapi
 from worker.events import EventLog, EventType, make_event
 from worker.limits import Admission, Limits
 
@@ -241,7 +241,7 @@ def test_malformed_and_expired_buttons(stack: Stack) -> None:
     assert stack.click(message, "Gone", stack.alice).original.embeds[0]["title"] == "Job expired"
 
 
-@pytest.mark.skipif(not spec_path().is_file(), reason=f"Discord's OpenAPI document is not at {spec_path()}")
+@needs_openapi
 def test_requests_were_validated(stack: Stack) -> None:
     """The emulator checked every request the bot sent against Discord's OpenAPI spec (and found no violation)."""
     assert stack.discord.emulator.validator is not None

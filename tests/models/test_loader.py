@@ -59,11 +59,13 @@ def test_family_from_unet_config(cross_attention_dim: int, addition: str | None,
     assert detect_family(SimpleNamespace(unet=SimpleNamespace(config=config))) == family
 
 
-def test_demo_without_trained_weights_falls_back_to_tiny(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """MODEL=demo with no models/demo_model/ loads the tiny in-code model at the demo's 128 px base."""
+def test_missing_demo_model_is_a_load_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """MODEL=demo with no models/demo_model/ is a load error saying how to get the model back, not a stand-in."""
     monkeypatch.setattr(loader, "DEMO_MODEL_DIR", tmp_path / "missing")
-    engine = Engine.load(tiny_settings("demo"))
-    assert (engine.name, engine.family, engine.base_resolution) == ("demo", "demo", 128)
+    with pytest.raises(ModelLoadError, match="demo model is missing") as caught:
+        Engine.load(tiny_settings("demo"))
+    assert "git checkout -- models/demo_model" in caught.value.message
+    assert "python -m models.demo.train" in caught.value.message
 
 
 def test_aliases_name_models(sd_dir: Path) -> None:

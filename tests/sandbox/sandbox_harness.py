@@ -18,7 +18,6 @@ from discord import app_commands
 from sandbox.botrunner import running_bot
 from sandbox.client import Sandbox
 from sandbox.models import Channel, Guild, User
-from sandbox.schema import spec_path
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +26,6 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360f8cf"
     "c0f01f0005000201a1d2b3d30000000049454e44ae426082"
 )
-
-SPEC_PRESENT = spec_path().is_file()
-NEEDS_SPEC = f"Discord's OpenAPI document is not at {spec_path()} (set IMAGINE_DISCORD_OPENAPI)"
 
 
 def run_async(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:

@@ -10,7 +10,8 @@ import pytest
 
 from sandbox.client import Sandbox
 from sandbox.models import Interaction
-from tests.sandbox.sandbox_harness import NEEDS_SPEC, PNG, SPEC_PRESENT, run_async, scene
+from tests.openapi import needs_openapi
+from tests.sandbox.sandbox_harness import PNG, run_async, scene
 
 BUTTON = {"type": 2, "style": 1, "label": "go", "custom_id": "go"}
 
@@ -47,7 +48,7 @@ def _rules(sandbox: Sandbox) -> list[str]:
     return [str(v.rule) for v in sandbox.pop_violations()]
 
 
-@pytest.mark.skipif(not SPEC_PRESENT, reason=NEEDS_SPEC)
+@needs_openapi
 @run_async
 async def test_schema_rejects_a_malformed_json_body() -> None:
     """A body the OpenAPI document forbids (content as a number) is a 400 Invalid Form Body and a violation."""
@@ -61,7 +62,7 @@ async def test_schema_rejects_a_malformed_json_body() -> None:
         assert s.discord.messages(s.general) == []
 
 
-@pytest.mark.skipif(not SPEC_PRESENT, reason=NEEDS_SPEC)
+@needs_openapi
 @run_async
 async def test_schema_checks_payload_json_in_multipart_bodies() -> None:
     """A malformed payload_json next to an uploaded file is caught as well."""
@@ -72,7 +73,7 @@ async def test_schema_checks_payload_json_in_multipart_bodies() -> None:
         assert _rules(s.discord) == ["schema"]
 
 
-@pytest.mark.skipif(not SPEC_PRESENT, reason=NEEDS_SPEC)
+@needs_openapi
 @run_async
 async def test_teardown_fails_a_test_that_broke_a_rule() -> None:
     """Leaving a Sandbox with unclaimed violations raises, so a bot's swallowed 400 still fails its test."""
