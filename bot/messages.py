@@ -13,14 +13,40 @@ from worker.spec import JobKind, Mode
 RED = discord.Colour.red()
 YELLOW = discord.Colour.gold()
 BLURPLE = discord.Colour.blurple()
+# Discord's limit on a message's content, and the share of it a shown prompt may take once escaped: the rest of
+# the longest message (headline, mention, status) needs about 120.
+MAX_CONTENT = 2000
 MAX_PROMPT_SHOWN = 1500
+ELLIPSIS = "…"
 
 
-def shown_prompt(text: str) -> str:
-    """The prompt as shown in bold: markdown escaped, shortened to keep messages under Discord's 2000 characters."""
-    if len(text) > MAX_PROMPT_SHOWN:
-        text = text[: MAX_PROMPT_SHOWN - 1] + "…"
-    return discord.utils.escape_markdown(text)
+def discord_length(text: str) -> int:
+    """Length as Discord counts it against its limits (UTF-16 code units: an emoji can count twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def shown_prompt(text: str, limit: int = MAX_PROMPT_SHOWN) -> str:
+    """The prompt as shown in bold: markdown escaped, then shortened so the escaped text fits ``limit``.
+
+    Escaping can double a prompt (``***…``), so the cut is made on the escaped length; only the displayed prompt
+    is shortened, never the job's.
+    """
+    escaped = discord.utils.escape_markdown(text)
+    if discord_length(escaped) <= limit:
+        return escaped
+    budget = limit - discord_length(ELLIPSIS)
+    low, high = 0, len(text)  # the longest prefix whose escaped form fits the budget
+    while low < high:
+        middle = (low + high + 1) // 2
+        if discord_length(discord.utils.escape_markdown(text[:middle])) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    shown = discord.utils.escape_markdown(text[:low])
+    while discord_length(shown) > budget:  # escaping is not quite monotonic in the prefix; never exceed
+        low -= 1
+        shown = discord.utils.escape_markdown(text[:low])
+    return shown + ELLIPSIS
 
 
 def mentions(user_id: int | None = None) -> discord.AllowedMentions:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot import messages
 from worker.spec import JobKind, Mode
 
@@ -28,6 +32,41 @@ def test_prompt_markdown_is_escaped() -> None:
 def test_long_prompt_is_shortened() -> None:
     """A long prompt is cut so the message stays under Discord's 2000 characters."""
     assert len(messages.result(JobKind.IMAGINE, "word " * 600, 1, Mode.FAST)) < 2000
+
+
+# The longest user id Discord issues (snowflakes are 64-bit), so mentions are at their longest.
+BIG_USER = 2**63 - 1
+
+
+def _every_message(prompt: str) -> list[str]:
+    out = []
+    for kind in JobKind:
+        head = messages.headline(kind, prompt, BIG_USER, 4)
+        out += [messages.waiting(head), messages.progress(head, 100, Mode.RELAX), messages.cancelled(head)]
+        out += [f"{head} (Failed)", messages.result(kind, prompt, BIG_USER, Mode.RELAX, 4)]
+    return out
+
+
+@pytest.mark.parametrize("prompt", ["*" * 1500, "_" * 1700, "\\" * 1500, "🦊*" * 900, "a" * 6000])
+def test_escaping_never_pushes_a_message_past_discord_limit(prompt: str) -> None:
+    """1,500 `*` escape to 3,000 characters: every message about the job still fits Discord's 2,000 (UTF-16)."""
+    for text in _every_message(prompt):
+        assert messages.discord_length(text) <= messages.MAX_CONTENT, text[:80]
+    assert messages.shown_prompt(prompt).endswith(messages.ELLIPSIS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("*_~|`>\\a b🦊<@#:"), max_size=2500))
+def test_any_prompt_fits_every_message(prompt: str) -> None:
+    """Whatever the prompt, every message the bot builds for it stays within Discord's limit."""
+    assert all(messages.discord_length(text) <= messages.MAX_CONTENT for text in _every_message(prompt))
+
+
+def test_short_prompts_are_shown_whole() -> None:
+    """A prompt that fits is only escaped, never cut."""
+    assert messages.shown_prompt("a *bold* fox") == r"a \*bold\* fox"
+    assert messages.shown_prompt("x" * 60, limit=60) == "x" * 60
+    assert messages.discord_length(messages.shown_prompt("*" * 61, limit=60)) <= 60
 
 
 def test_mentions_never_ping_everyone_or_roles() -> None:
