@@ -14,10 +14,10 @@ import discord
 
 from bot import messages, views
 from bot.custom_ids import Action, ButtonId
-from bot.jobs import JobRecord, follow_up_spec
+from bot.jobs import JobRecord, follow_up_kind
 from bot.submit import refusal_embed
 from worker.queue import JobState
-from worker.spec import JobKind, Requester
+from worker.spec import JobKind, Requester, follow_up_spec
 
 if TYPE_CHECKING:
     from bot.client import ImagineBot
@@ -49,23 +49,13 @@ class ButtonActions:
         user_id = interaction.user.id
         prefs = await bot.user_prefs.load(user_id)
         requester = Requester(user_id=user_id, channel_id=interaction.channel_id, guild_id=interaction.guild_id)
-        spec = follow_up_spec(
-            parent, button.action, button.index, requester, prefs.mode, prefs.variation, bot.settings.steps
-        )
+        kind, strength = follow_up_kind(button.action, prefs.variation)
+        spec = follow_up_spec(parent, kind, strength, button.index, requester, prefs.mode, bot.settings.steps)
         parent_record = await bot.records.load(parent.id)
         prompt = parent_record.prompt if parent_record else parent.prompt.text
         shown_index = button.index if spec.kind in (JobKind.UPSCALE, JobKind.VARIATION) else 0
-        record = JobRecord(
-            job_id=spec.id,
-            kind=spec.kind,
-            user_id=user_id,
-            channel_id=requester.channel_id,
-            guild_id=requester.guild_id,
-            prompt=prompt,
-            mode=spec.mode,
-            index=shown_index,
-            reply_to=interaction.message.id if interaction.message else None,
-        )
+        reply_to = interaction.message.id if interaction.message else None
+        record = JobRecord.for_spec(spec, prompt=prompt, index=shown_index, reply_to=reply_to)
         accepted, refusal = await bot.submitter.enqueue_in_time(interaction, [(spec, record)], started)
         if refusal is not None:
             await self.answer_error(interaction, refusal_embed(refusal))

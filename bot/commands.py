@@ -15,13 +15,13 @@ from discord import app_commands
 
 from bot import messages, metrics, views
 from bot.info import info_embed
-from bot.jobs import JobRecord, imagine_spec
+from bot.jobs import JobRecord
 from bot.permutations import expand_permutations
 from bot.prompt import PromptError, parse_prompt
 from bot.settings_view import SettingsView, settings_embed
 from bot.submit import Accepted, refusal_embed
 from bot.user_settings import MAX_SUFFIX
-from worker.spec import JobKind, JobSpec, Requester
+from worker.spec import JobKind, JobSpec, Requester, imagine_spec
 
 if TYPE_CHECKING:
     from bot.client import ImagineBot
@@ -65,16 +65,8 @@ async def imagine(interaction: discord.Interaction, prompt: app_commands.Range[s
     for fields, shown in zip(parsed, texts, strict=True):
         for _ in range(fields.repeat):
             spec = imagine_spec(fields, requester, prefs.mode, bot.settings.steps)
-            record = JobRecord(
-                job_id=spec.id,
-                kind=JobKind.IMAGINE,
-                user_id=user_id,
-                channel_id=requester.channel_id,
-                guild_id=requester.guild_id,
-                prompt=" ".join(shown.split()),  # the expansion may leave double spaces
-                mode=spec.mode,
-            )
-            jobs.append((spec, record))
+            # The expansion may leave double spaces.
+            jobs.append((spec, JobRecord.for_spec(spec, prompt=" ".join(shown.split()))))
     accepted, refusal = await bot.submitter.enqueue_in_time(interaction, jobs, started)
     deferred = interaction.response.is_done()
     metrics.PROMPTS.labels("accepted" if accepted else "refused").inc()

@@ -146,15 +146,7 @@ class Delivery:
         if spec is None:
             log.warning("job %s: %s event for a job this bot no longer knows", event.job_id, event.type)
             return None
-        return JobRecord(
-            job_id=spec.id,
-            kind=spec.kind,
-            user_id=spec.requester.user_id,
-            channel_id=spec.requester.channel_id,
-            guild_id=spec.requester.guild_id,
-            prompt=spec.prompt.text,
-            mode=spec.mode,
-        )
+        return JobRecord.for_spec(spec)
 
     async def _mark(self, job_id: str, value: str | int) -> bool:
         return bool(await self.bot.redis.set(keys.delivered(job_id), value, nx=True, ex=keys.RECORD_TTL_S))
