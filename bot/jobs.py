@@ -12,11 +12,12 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+import discord
 from pydantic import BaseModel, Field, ValidationError
 
 from bot import keys
 from bot.custom_ids import Action
-from worker.spec import JobKind, JobSpec, Mode, Strength
+from worker.spec import JobKind, JobSpec, Mode, Requester, Strength
 
 if TYPE_CHECKING:
     import redis.asyncio
@@ -113,3 +114,13 @@ def follow_up_kind(action: Action, variation: Strength) -> tuple[JobKind, Streng
     """
     kind, strength = _FOLLOW_UPS[action]
     return kind, variation if action is Action.VARY else strength
+
+
+def requester_of(interaction: discord.Interaction) -> Requester:
+    """Who pressed or typed, and where: the requester of the job an interaction asks for.
+
+    Raises ValueError for an interaction without a channel (commands and buttons always have one).
+    """
+    if interaction.channel_id is None:
+        raise ValueError(f"interaction {interaction.id} has no channel")
+    return Requester(user_id=interaction.user.id, channel_id=interaction.channel_id, guild_id=interaction.guild_id)
