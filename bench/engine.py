@@ -21,7 +21,7 @@ import torch
 
 from models.engine import Engine
 from models.settings import EngineSettings
-from worker.spec import JobKind, JobSpec, PromptFields, Requester, WeightedPrompt, guidance_for_stylize
+from worker.spec import Mode, PromptFields, Requester, WeightedPrompt, imagine_spec
 
 PROMPT = "a lighthouse on a cliff at sunset, waves crashing below"
 STAGES = (("encode_prompt", "text encoding"), ("denoise", "denoising"), ("decode", "VAE decode"))
@@ -72,14 +72,8 @@ def main() -> None:
 
 
 def _engine_grid(engine: Engine, side: int, seed: int) -> dict[str, float]:
-    spec = JobSpec(
-        kind=JobKind.IMAGINE,
-        prompt=PromptFields(prompts=[WeightedPrompt(text=PROMPT)], width=side, height=side),
-        seed=seed * 4,
-        steps=engine.settings.steps,
-        guidance=guidance_for_stylize(100),
-        requester=Requester(user_id=0, channel_id=0),
-    )
+    fields = PromptFields(prompts=[WeightedPrompt(text=PROMPT)], width=side, height=side)
+    spec = imagine_spec(fields, Requester(user_id=0, channel_id=0), Mode.FAST, engine.settings.steps, seed=seed * 4)
     result = engine.run(spec)
     result.files()
     row = {key: result.timings[key] for key, _ in STAGES}

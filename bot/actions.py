@@ -8,31 +8,62 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from bot import messages, views
+from bot.blocking import BlockingExecutor
 from bot.custom_ids import Action, ButtonId
-from bot.jobs import JobRecord, follow_up_spec
-from bot.submit import refusal_embed
-from worker.queue import JobState
-from worker.spec import JobKind, Requester
-
-if TYPE_CHECKING:
-    from bot.client import ImagineBot
+from bot.jobs import JobRecord, JobRecords, follow_up_kind, requester_of
+from bot.outbox import Outbox
+from bot.replies import answer_error
+from bot.submit import Submitter, refusal_embed
+from bot.user_settings import UserSettingsStore
+from worker.queue import JobQueue, JobState
+from worker.spec import JobKind, follow_up_spec
 
 log = logging.getLogger(__name__)
 
 
 class ButtonActions:
-    """Handlers for ``JobButton`` presses."""
+    """Handlers for ``JobButton`` presses (the client's ``button_handler``)."""
 
-    def __init__(self, bot: ImagineBot):
-        self.bot = bot
+    def __init__(
+        self,
+        *,
+        queue: JobQueue,
+        blocking: BlockingExecutor,
+        records: JobRecords,
+        user_prefs: UserSettingsStore,
+        submitter: Submitter,
+        outbox: Outbox,
+        steps: int,
+    ):
+        self.queue = queue
+        self.blocking = blocking
+        self.records = records
+        self.user_prefs = user_prefs
+        self.submitter = submitter
+        self.outbox = outbox
+        self.steps = steps  # denoising steps at --quality 1
+
+    async def check(self, interaction: discord.Interaction, button: ButtonId) -> bool:
+        """Anyone may press a button but ❌, which is its job's owner's; others are answered why not."""
+        if button.action is not Action.CANCEL:
+            return True
+        spec = await self.blocking.run(self.queue.load_spec, button.job_id)
+        if spec is None:
+            await interaction.response.send_message(embed=messages.job_expired(), ephemeral=True)
+            return False
+        if spec.requester.user_id != interaction.user.id:
+            embed = messages.not_owner(spec.requester.user_id)
+            await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=messages.mentions())
+            return False
+        return True
 
     async def press(self, interaction: discord.Interaction, button: ButtonId) -> None:
-        """Act on a press that passed the button's interaction_check."""
+        """Act on a press that passed ``check``."""
         if button.action is Action.CANCEL:
             await self.cancel(interaction, button)
         else:
@@ -41,34 +72,22 @@ class ButtonActions:
     async def follow_up(self, interaction: discord.Interaction, button: ButtonId) -> None:
         """Queue the job the button asks for, mark the button used, and post the job's message."""
         started = time.monotonic()
-        bot = self.bot
-        parent = await bot.submitter.run(bot.queue.load_spec, button.job_id)
+        parent = await self.blocking.run(self.queue.load_spec, button.job_id)
         if parent is None:
-            await self.answer_error(interaction, messages.job_expired())
+            await answer_error(interaction, messages.job_expired())
             return
         user_id = interaction.user.id
-        prefs = await bot.user_prefs.load(user_id)
-        requester = Requester(user_id=user_id, channel_id=interaction.channel_id, guild_id=interaction.guild_id)
-        spec = follow_up_spec(
-            parent, button.action, button.index, requester, prefs.mode, prefs.variation, bot.settings.steps
-        )
-        parent_record = await bot.records.load(parent.id)
+        prefs = await self.user_prefs.load(user_id)
+        kind, strength = follow_up_kind(button.action, prefs.variation)
+        spec = follow_up_spec(parent, kind, strength, button.index, requester_of(interaction), prefs.mode, self.steps)
+        parent_record = await self.records.load(parent.id)
         prompt = parent_record.prompt if parent_record else parent.prompt.text
         shown_index = button.index if spec.kind in (JobKind.UPSCALE, JobKind.VARIATION) else 0
-        record = JobRecord(
-            job_id=spec.id,
-            kind=spec.kind,
-            user_id=user_id,
-            channel_id=requester.channel_id,
-            guild_id=requester.guild_id,
-            prompt=prompt,
-            mode=spec.mode,
-            index=shown_index,
-            reply_to=interaction.message.id if interaction.message else None,
-        )
-        accepted, refusal = await bot.submitter.enqueue_in_time(interaction, [(spec, record)], started)
+        reply_to = interaction.message.id if interaction.message else None
+        record = JobRecord.for_spec(spec, prompt=prompt, index=shown_index, reply_to=reply_to)
+        accepted, refusal = await self.submitter.enqueue_in_time(interaction, [(spec, record)], started)
         if refusal is not None:
-            await self.answer_error(interaction, refusal_embed(refusal))
+            await answer_error(interaction, refusal_embed(refusal))
             return
         job = accepted[0]
         log.info("job %s: %s of %s/%d for user %s", spec.id, spec.kind, parent.id, button.index, user_id)
@@ -88,14 +107,13 @@ class ButtonActions:
             wait=True,
             **extra,
         )
-        await bot.submitter.attach_message(job, message.id, interaction)
-        if await bot.submitter.already_delivered(spec.id):
-            await bot.outbox.delete(job.record, message.id)
+        await self.submitter.attach_message(job, message.id, interaction)
+        if await self.submitter.already_delivered(spec.id):
+            await self.outbox.delete(job.record, message.id)
 
     async def cancel(self, interaction: discord.Interaction, button: ButtonId) -> None:
         """❌ by the owner: cancel the job if it has not finished, else delete the result message."""
-        bot = self.bot
-        state = await bot.submitter.run(bot.queue.cancel, button.job_id, interaction.user.id)
+        state = await self.blocking.run(self.queue.cancel, button.job_id, interaction.user.id)
         log.info("job %s: ❌ by its owner (state %s)", button.job_id, state)
         if state in (JobState.CANCELLED, JobState.RUNNING, JobState.QUEUED, JobState.WAITING):
             await interaction.response.send_message("Cancelling the job…", ephemeral=True)
@@ -106,13 +124,3 @@ class ButtonActions:
                 await interaction.message.delete()
             except discord.HTTPException:
                 await interaction.delete_original_response()
-
-    async def answer_error(self, interaction: discord.Interaction, embed: discord.Embed) -> None:
-        """An ephemeral error, whether or not the interaction was answered already."""
-        try:
-            if interaction.response.is_done():
-                await interaction.followup.send(embed=embed, ephemeral=True)
-            else:
-                await interaction.response.send_message(embed=embed, ephemeral=True)
-        except discord.HTTPException as exc:
-            log.warning("could not answer interaction %s with an error: %s", interaction.id, exc)

@@ -1,32 +1,36 @@
-"""The Discord client: wires settings, Redis, the queue, commands, persistent buttons and the delivery loop."""
+"""The Discord client: opens the bot's services, wires the handlers to them, and runs the delivery loop.
+
+``setup_hook`` builds everything once, before the gateway connects: ``BotServices`` (connections and the objects
+on them), then each handler with only what it uses: the slash commands, the button actions (the client's
+``button_handler``, which persistent buttons find through the interaction), /info, progress edits and delivery.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import discord
 import discord.gateway
 import yarl
 from discord import app_commands
 
-from bot import commands, messages, metrics
+from bot import messages, metrics
 from bot.actions import ButtonActions
-from bot.buttons import JobButton
+from bot.buttons import ButtonClient, ButtonHandler, JobButton
 from bot.command_sync import sync_commands
+from bot.commands import Commands
 from bot.delivery import Delivery
-from bot.jobs import JobRecords
+from bot.info import Info
 from bot.moderation import BannedWords
-from bot.outbox import Outbox
 from bot.progress import ProgressEditor
 from bot.prompt import ParserOptions
+from bot.replies import answer_error
+from bot.services import BotServices
 from bot.settings import BotSettings
-from bot.submit import Submitter
-from bot.user_settings import UserSettingsStore
 from worker.events import EventConsumer
-from worker.queue import JobQueue
 from worker.settings import QueueSettings
-from worker.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ def use_discord_at(url: str | None) -> None:
     log.info("talking to the Discord at %s", url)
 
 
-class ImagineBot(discord.Client):
+class ImagineBot(ButtonClient):
     """The imagine bot."""
 
     def __init__(self, settings: BotSettings, queue_settings: QueueSettings, *, force_sync: bool = False):
@@ -58,66 +62,101 @@ class ImagineBot(discord.Client):
         self.queue_settings = queue_settings
         self.force_sync = force_sync
         self.tree = app_commands.CommandTree(self)
-        self.tree.on_error = self._on_command_error
-        self.parser_options = ParserOptions(base=settings.model_base, size_step=settings.size_step)
-        self.banned = BannedWords(settings.banned_words)
-        self.outbox = Outbox(self)
-        self.actions = ButtonActions(self)
+        self.tree.error(self._on_command_error)
+        # Made by setup_hook.
+        self._services: BotServices | None = None
+        self._buttons: ButtonActions | None = None
+        self._delivery: Delivery | None = None
         self._delivery_task: asyncio.Task[None] | None = None
 
-    async def setup_hook(self) -> None:
-        """Connect to Redis, register commands and buttons, sync deliberately, start delivering."""
-        qs = self.queue_settings
-        self.redis = qs.redis_async()
-        self.queue = JobQueue.from_settings(qs)
-        self.store = open_store(qs, self.queue.connection)
-        self.records = JobRecords(self.redis)
-        self.user_prefs = UserSettingsStore(self.redis)
-        self.submitter = Submitter(self.queue, self.records, self.redis)
-        self.progress = ProgressEditor(self.outbox.edit, self._fetch, self.settings.progress_edit_interval_s)
-        self.add_dynamic_items(JobButton)
-        commands.register(self.tree)
-        await sync_commands(self.tree, self.redis, self.settings.guild_ids, force=self.force_sync)
-        consumer = EventConsumer(
-            qs.redis_async(),
-            group=self.settings.consumer_group,
-            name=self.settings.consumer_name,
-            min_idle_ms=self.settings.reclaim_idle_ms,
-        )
-        self.delivery = Delivery(self, consumer)
-        self._delivery_task = asyncio.create_task(self.delivery.run(), name="delivery")
-        self._delivery_task.add_done_callback(_log_crash)
-        log.info(
-            "bot ready to start: redis %s, %d guild(s) for commands", qs.redis_url_safe, len(self.settings.guild_ids)
-        )
+    @property
+    def button_handler(self) -> ButtonHandler:
+        """The button actions (made by ``setup_hook``, before any button can be pressed)."""
+        if self._buttons is None:
+            raise RuntimeError("a job button was pressed before setup_hook ran")
+        return self._buttons
 
-    async def _fetch(self, reference: str) -> bytes | None:
-        return await self.delivery.fetch(reference)
+    async def setup_hook(self) -> None:
+        """Open the services, register commands and buttons, sync deliberately, start delivering."""
+        settings, qs = self.settings, self.queue_settings
+        services = self._services = BotServices.open(self, qs)
+        self._buttons = ButtonActions(
+            queue=services.queue,
+            blocking=services.blocking,
+            records=services.records,
+            user_prefs=services.user_prefs,
+            submitter=services.submitter,
+            outbox=services.outbox,
+            steps=settings.steps,
+        )
+        self.add_dynamic_items(JobButton)
+        info = Info(
+            connection=services.redis,
+            queue=services.queue,
+            records=services.records,
+            user_prefs=services.user_prefs,
+            blocking=services.blocking,
+            model=settings.model,
+        )
+        commands = Commands(
+            user_prefs=services.user_prefs,
+            submitter=services.submitter,
+            outbox=services.outbox,
+            info=info,
+            parser_options=ParserOptions(base=settings.model_base, size_step=settings.size_step),
+            banned=BannedWords(settings.banned_words),
+            steps=settings.steps,
+        )
+        commands.register(self.tree)
+        await sync_commands(self.tree, services.redis, settings.guild_ids, force=self.force_sync)
+        self._delivery = Delivery(
+            EventConsumer(
+                qs.redis_async(),
+                group=settings.consumer_group,
+                name=settings.consumer_name,
+                min_idle_ms=settings.reclaim_idle_ms,
+            ),
+            connection=services.redis,
+            records=services.records,
+            queue=services.queue,
+            blocking=services.blocking,
+            outbox=services.outbox,
+            progress=ProgressEditor(services.outbox.edit, services.images.fetch, settings.progress_edit_interval_s),
+            images=services.images,
+        )
+        self._delivery_task = asyncio.create_task(self._delivery.run(), name="delivery")
+        self._delivery_task.add_done_callback(_log_crash)
+        log.info("bot ready to start: redis %s, %d guild(s) for commands", qs.redis_url_safe, len(settings.guild_ids))
 
     async def on_ready(self) -> None:
         """Log who we are once the gateway is up."""
         log.info("logged in as %s (%s)", self.user, self.user.id if self.user else "?")
 
     async def on_app_command_completion(
-        self, interaction: discord.Interaction, command: app_commands.Command | app_commands.ContextMenu
+        self,
+        interaction: discord.Interaction[ImagineBot],
+        command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
     ) -> None:
         """Count a slash command that ran to the end (its own refusals, like a bad prompt, included)."""
         metrics.INTERACTIONS.labels("command", command.name, "ok").inc()
 
-    async def _on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    async def _on_command_error(
+        self, interaction: discord.Interaction[ImagineBot], error: app_commands.AppCommandError
+    ) -> None:
         """Log a failed command and answer it with an Internal error embed; never crash."""
         name = interaction.command.name if interaction.command else "?"
         log.error("command %s failed", name, exc_info=error)
         metrics.INTERACTIONS.labels("command", name, "error").inc()
-        await self.actions.answer_error(interaction, messages.internal_error(None))
+        await answer_error(interaction, messages.internal_error(None))
 
     async def close(self) -> None:
         """Stop delivering, then disconnect."""
+        if self._delivery is not None:
+            self._delivery.stop()
         if self._delivery_task is not None:
-            self.delivery.stop()
             self._delivery_task.cancel()
-        if hasattr(self, "submitter"):
-            self.submitter.close()
+        if self._services is not None:
+            self._services.close()
         await super().close()
 
 

@@ -13,21 +13,21 @@ import contextlib
 import io
 import logging
 import time
-from typing import TYPE_CHECKING
 
 import discord
+import redis.asyncio
 import redis.exceptions
 
 from bot import keys, messages, metrics, views
-from bot.jobs import JobRecord
-from bot.outbox import DeliveryImpossible
-from bot.progress import Update
+from bot.blocking import BlockingExecutor
+from bot.jobs import JobRecord, JobRecords
+from bot.outbox import DeliveryImpossible, Outbox
+from bot.progress import ProgressEditor, Update
+from bot.result_images import ResultImages
 from worker.events import Event, EventConsumer, EventType
+from worker.queue import JobQueue
 from worker.spec import JobKind
 from worker.store import split_ref
-
-if TYPE_CHECKING:
-    from bot.client import ImagineBot
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,26 @@ MAX_ATTEMPTS = 5
 class Delivery:
     """Consumes job events and shows them in Discord."""
 
-    def __init__(self, bot: ImagineBot, consumer: EventConsumer):
-        self.bot = bot
+    def __init__(
+        self,
+        consumer: EventConsumer,
+        *,
+        connection: redis.asyncio.Redis,
+        records: JobRecords,
+        queue: JobQueue,
+        blocking: BlockingExecutor,
+        outbox: Outbox,
+        progress: ProgressEditor,
+        images: ResultImages,
+    ):
         self.consumer = consumer
+        self.connection = connection  # the bot's own keys: the delivered marks
+        self.records = records
+        self.queue = queue
+        self.blocking = blocking
+        self.outbox = outbox
+        self.progress = progress
+        self.images = images
         self._stopping = asyncio.Event()
         self._attempts: dict[str, int] = {}
 
@@ -87,7 +104,7 @@ class Delivery:
     async def handle(self, event: Event) -> bool:
         """Show one event; True when it is done with (acknowledge it), False to retry it later."""
         try:
-            if await self.bot.redis.exists(keys.delivered(event.job_id)):
+            if await self.connection.exists(keys.delivered(event.job_id)):
                 metrics.DELIVERIES.labels(event.type, "skipped").inc()
                 return True  # already shown: a repeat after a restart, or progress after the end
             record = await self._record(event)
@@ -96,10 +113,10 @@ class Delivery:
                 return True
             if event.terminal and record.message_id is None:
                 # A bot that died between answering and recording the message id: find the message by its job.
-                record.message_id = await self.bot.outbox.find_job_message(record)
+                record.message_id = await self.outbox.find_job_message(record)
             if event.type in (EventType.STARTED, EventType.PROGRESS):
                 percent = int(event.data.get("percent", 0))
-                await self.bot.progress.update(Update(record, percent, event.data.get("preview")))
+                await self.progress.update(Update(record, percent, event.data.get("preview")))
             elif event.type is EventType.DONE:
                 await self._done(event, record)
             elif event.type is EventType.FAILED:
@@ -138,33 +155,25 @@ class Delivery:
         return False
 
     async def _record(self, event: Event) -> JobRecord | None:
-        record = await self.bot.records.load(event.job_id)
+        record = await self.records.load(event.job_id)
         if record is not None or not event.terminal:
             return record
         # Records outlive most jobs; if it is gone, the spec still says who asked and where.
-        spec = await self.bot.submitter.run(self.bot.queue.load_spec, event.job_id)
+        spec = await self.blocking.run(self.queue.load_spec, event.job_id)
         if spec is None:
             log.warning("job %s: %s event for a job this bot no longer knows", event.job_id, event.type)
             return None
-        return JobRecord(
-            job_id=spec.id,
-            kind=spec.kind,
-            user_id=spec.requester.user_id,
-            channel_id=spec.requester.channel_id,
-            guild_id=spec.requester.guild_id,
-            prompt=spec.prompt.text,
-            mode=spec.mode,
-        )
+        return JobRecord.for_spec(spec)
 
     async def _mark(self, job_id: str, value: str | int) -> bool:
-        return bool(await self.bot.redis.set(keys.delivered(job_id), value, nx=True, ex=keys.RECORD_TTL_S))
+        return bool(await self.connection.set(keys.delivered(job_id), value, nx=True, ex=keys.RECORD_TTL_S))
 
     async def _done(self, event: Event, record: JobRecord) -> None:
-        self.bot.progress.finish(record.job_id)
+        self.progress.finish(record.job_id)
         refs = list(event.data.get("files") or [])
         name = _main_file(refs, record.kind)
-        data = await self.fetch(name) if name else None
-        if data is None:
+        data = await self.images.fetch(name) if name else None
+        if name is None or data is None:
             log.error("job %s: result image missing from the store (%s)", record.job_id, refs)
             await self._show_error(record, messages.internal_error(record.job_id, "The result image was lost."))
             return
@@ -175,7 +184,7 @@ class Delivery:
             reference = discord.MessageReference(
                 message_id=record.reply_to, channel_id=record.channel_id, fail_if_not_exists=False
             )
-        message = await self.bot.outbox.send(
+        message = await self.outbox.send(
             record,
             content=messages.result(record.kind, record.prompt, record.user_id, record.mode, record.index),
             file=discord.File(io.BytesIO(data), filename=filename),
@@ -186,7 +195,7 @@ class Delivery:
         await self._mark(record.job_id, message.id if message else 0)
         log.info("job %s: result posted in channel %s", record.job_id, record.channel_id)
         if record.message_id is not None:
-            await self.bot.outbox.delete(record, record.message_id)
+            await self.outbox.delete(record, record.message_id)
 
     async def _failed(self, event: Event, record: JobRecord) -> None:
         reason = str(event.data.get("reason") or "Something went wrong while making your images.")
@@ -197,10 +206,10 @@ class Delivery:
         await self._show_error(record, embed)
 
     async def _show_error(self, record: JobRecord, embed: discord.Embed) -> None:
-        self.bot.progress.finish(record.job_id)
+        self.progress.finish(record.job_id)
         head = messages.headline(record.kind, record.prompt, record.user_id, record.index)
         if record.message_id is not None:
-            await self.bot.outbox.edit(
+            await self.outbox.edit(
                 record,
                 record.message_id,
                 content=f"{head} (Failed)",
@@ -210,14 +219,14 @@ class Delivery:
                 allowed_mentions=messages.mentions(),
             )
         else:
-            await self.bot.outbox.send(record, content=head, embed=embed, allowed_mentions=messages.mentions())
+            await self.outbox.send(record, content=head, embed=embed, allowed_mentions=messages.mentions())
         await self._mark(record.job_id, "failed")
 
     async def _cancelled(self, record: JobRecord) -> None:
-        self.bot.progress.finish(record.job_id)
+        self.progress.finish(record.job_id)
         if record.message_id is not None:
             head = messages.headline(record.kind, record.prompt, record.user_id, record.index)
-            await self.bot.outbox.edit(
+            await self.outbox.edit(
                 record,
                 record.message_id,
                 content=messages.cancelled(head),
@@ -227,11 +236,6 @@ class Delivery:
                 allowed_mentions=messages.mentions(),
             )
         await self._mark(record.job_id, "cancelled")
-
-    async def fetch(self, reference: str) -> bytes | None:
-        """An image from the result store, or None once expired."""
-        job_id, name = split_ref(reference)
-        return await self.bot.submitter.run(self.bot.store.get, job_id, name)
 
 
 def _main_file(refs: list[str], kind: JobKind) -> str | None:

@@ -136,7 +136,7 @@ def _group(words: list[str]) -> tuple[list[_Given], list[str]]:
         name = flag_name(words[i])
         # Names are ASCII; lower() maps some other letters onto ASCII ones (the Kelvin sign "K" → "k").
         param = _BY_NAME.get(name) if name is not None and words[i].lstrip("—–").isascii() else None
-        if param is None:
+        if name is None or param is None:
             unrecognized.append(words[i])  # an unknown parameter, or a stray word after a parameter
             i += 1
             continue

@@ -1,4 +1,4 @@
-"""Jobs as the bot sees them: building specs from prompts and buttons, and the record of where to deliver.
+"""Jobs as the bot sees them: what each button asks for, and the record of where to deliver.
 
 A ``JobRecord`` is written when a job is accepted and read by the delivery loop (possibly in a later bot
 process): it says which message shows the job's progress and where its result goes. Delivery uses the bot's
@@ -9,26 +9,15 @@ lives (15 minutes).
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from typing import TYPE_CHECKING
 
+import discord
 from pydantic import BaseModel, Field, ValidationError
 
 from bot import keys
 from bot.custom_ids import Action
-from worker.spec import (
-    MAX_SEED,
-    JobKind,
-    JobSpec,
-    Mode,
-    Parent,
-    PromptFields,
-    Requester,
-    Strength,
-    guidance_for_stylize,
-    steps_for_quality,
-)
+from worker.spec import JobKind, JobSpec, Mode, Requester, Strength
 
 if TYPE_CHECKING:
     import redis.asyncio
@@ -55,6 +44,28 @@ class JobRecord(BaseModel):
     application_id: int | None = None
     token: str | None = Field(default=None, repr=False)
     token_expires_at: float = 0.0
+
+    @classmethod
+    def for_spec(
+        cls, spec: JobSpec, *, prompt: str | None = None, index: int = 0, reply_to: int | None = None
+    ) -> JobRecord:
+        """The record of a job about to be enqueued: who asked and where from the spec's requester.
+
+        ``prompt`` is the prompt as the user's messages show it (default: the spec's), ``index`` the image a
+        follow-up is about, ``reply_to`` the message whose button made the job.
+        """
+        requester = spec.requester
+        return cls(
+            job_id=spec.id,
+            kind=spec.kind,
+            user_id=requester.user_id,
+            channel_id=requester.channel_id,
+            guild_id=requester.guild_id,
+            prompt=spec.prompt.text if prompt is None else prompt,
+            mode=spec.mode,
+            index=index,
+            reply_to=reply_to,
+        )
 
     def live_token(self) -> str | None:
         """The interaction token while it still works, else None."""
@@ -83,24 +94,6 @@ class JobRecords:
             return None
 
 
-def new_seed() -> int:
-    """A random seed for a job whose prompt gives none."""
-    return secrets.randbelow(MAX_SEED + 1)
-
-
-def imagine_spec(fields: PromptFields, requester: Requester, mode: Mode, base_steps: int) -> JobSpec:
-    """The spec of one /imagine job; the prompt's --fast/--relax wins over the user's mode."""
-    return JobSpec(
-        kind=JobKind.IMAGINE,
-        prompt=fields,
-        seed=fields.seed if fields.seed is not None else new_seed(),
-        steps=steps_for_quality(base_steps, fields.quality),
-        guidance=guidance_for_stylize(fields.stylize),
-        requester=requester,
-        mode=fields.mode or mode,
-    )
-
-
 # Button action → (job kind, strength); VARY's strength comes from the presser's settings.
 _FOLLOW_UPS: dict[Action, tuple[JobKind, Strength | None]] = {
     Action.UPSCALE: (JobKind.UPSCALE, Strength.SUBTLE),
@@ -113,26 +106,21 @@ _FOLLOW_UPS: dict[Action, tuple[JobKind, Strength | None]] = {
 }
 
 
-def follow_up_spec(
-    parent: JobSpec, action: Action, index: int, requester: Requester, mode: Mode, variation: Strength, base_steps: int
-) -> JobSpec:
-    """The spec of the job a button asks for: the parent's prompt, the presser as requester.
+def follow_up_kind(action: Action, variation: Strength) -> tuple[JobKind, Strength | None]:
+    """The kind and strength of the job a button asks for (``worker.spec.follow_up_spec`` makes its spec).
 
-    Rerolls and variations get a new seed; an upscale keeps the parent's. Raises KeyError for CANCEL.
+    ``variation`` is the presser's variation strength, used by the plain V buttons. Raises KeyError for CANCEL.
     A reroll names its parent (for the record) but starts from fresh noise, not from the parent's image.
     """
     kind, strength = _FOLLOW_UPS[action]
-    if action is Action.VARY:
-        strength = variation
-    index = max(1, index)
-    return JobSpec(
-        kind=kind,
-        prompt=parent.prompt,
-        seed=parent.seed if kind is JobKind.UPSCALE else new_seed(),
-        steps=steps_for_quality(base_steps, parent.prompt.quality),
-        guidance=parent.guidance,
-        requester=requester,
-        mode=mode,
-        strength=strength,
-        parent=Parent(job_id=parent.id, index=index),
-    )
+    return kind, variation if action is Action.VARY else strength
+
+
+def requester_of(interaction: discord.Interaction) -> Requester:
+    """Who pressed or typed, and where: the requester of the job an interaction asks for.
+
+    Raises ValueError for an interaction without a channel (commands and buttons always have one).
+    """
+    if interaction.channel_id is None:
+        raise ValueError(f"interaction {interaction.id} has no channel")
+    return Requester(user_id=interaction.user.id, channel_id=interaction.channel_id, guild_id=interaction.guild_id)

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from bot import messages
-
-if TYPE_CHECKING:
-    from bot.jobs import JobRecord
+from bot.jobs import JobRecord
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +95,7 @@ class Outbox:
             pass
         webhook = self._webhook(record)
         if webhook is not None:
-            with contextlib.suppress(_NO_ACCESS):
+            with contextlib.suppress(*_NO_ACCESS):
                 await webhook.delete_message(message_id)
 
     async def find_job_message(self, record: JobRecord, limit: int = 50) -> int | None:

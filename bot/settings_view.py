@@ -7,6 +7,8 @@ its timeout the user simply runs /settings again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 
@@ -35,6 +37,30 @@ def settings_embed(prefs: UserSettings) -> discord.Embed:
     return embed
 
 
+class _Select(discord.ui.Select["SettingsView"]):
+    """A panel select that hands the picked value to ``on_pick``."""
+
+    def __init__(self, on_pick: Callable[[discord.Interaction, str], Awaitable[None]], **kwargs: Any):
+        super().__init__(**kwargs)
+        self._on_pick = on_pick
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Pass on the one picked value."""
+        await self._on_pick(interaction, self.values[0])
+
+
+class _Button(discord.ui.Button["SettingsView"]):
+    """A panel button that runs ``on_press``."""
+
+    def __init__(self, on_press: Callable[[discord.Interaction], Awaitable[None]], **kwargs: Any):
+        super().__init__(**kwargs)
+        self._on_press = on_press
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Run the button's action."""
+        await self._on_press(interaction)
+
+
 class SettingsView(discord.ui.View):
     """Selects for stylize and aspect ratio, buttons for mode, variation strength and reset."""
 
@@ -48,7 +74,8 @@ class SettingsView(discord.ui.View):
     def _render(self) -> None:
         self.clear_items()
         p = self.prefs
-        stylize = discord.ui.Select(
+        stylize = _Select(
+            self._on_stylize,
             custom_id="settings:stylize",
             placeholder="Stylize",
             options=[
@@ -57,14 +84,13 @@ class SettingsView(discord.ui.View):
             ],
             row=0,
         )
-        stylize.callback = self._on_stylize
-        aspect = discord.ui.Select(
+        aspect = _Select(
+            self._on_aspect,
             custom_id="settings:aspect",
             placeholder="Aspect ratio",
             options=[discord.SelectOption(label=f"--ar {v}", value=v, default=p.aspect == v) for v in ASPECT_CHOICES],
             row=1,
         )
-        aspect.callback = self._on_aspect
         self.add_item(stylize)
         self.add_item(aspect)
         for mode in Mode:
@@ -72,31 +98,29 @@ class SettingsView(discord.ui.View):
         for strength in (Strength.STRONG, Strength.SUBTLE):
             label = f"{strength.capitalize()} variations"
             self._button(label, f"settings:variation:{strength}", p.variation is strength, 3, variation=strength)
-        reset = discord.ui.Button(
-            label="Reset settings", custom_id="settings:reset", style=discord.ButtonStyle.danger, row=4
+        reset = _Button(
+            self._on_reset,
+            label="Reset settings",
+            custom_id="settings:reset",
+            style=discord.ButtonStyle.danger,
+            row=4,
         )
-        reset.callback = self._on_reset
         self.add_item(reset)
 
     def _button(self, label: str, custom_id: str, chosen: bool, row: int, **change: object) -> None:
-        button = discord.ui.Button(label=label, custom_id=custom_id, style=BLUE if chosen else GREY, row=row)
-
         async def pressed(interaction: discord.Interaction) -> None:
             await self._update(interaction, self.prefs.model_copy(update=change))
 
-        button.callback = pressed
-        self.add_item(button)
+        self.add_item(_Button(pressed, label=label, custom_id=custom_id, style=BLUE if chosen else GREY, row=row))
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """Only the panel's user may change it (it is ephemeral, but be sure)."""
         return interaction.user.id == self.user_id
 
-    async def _on_stylize(self, interaction: discord.Interaction) -> None:
-        value = int(interaction.data["values"][0])  # type: ignore[index]
-        await self._update(interaction, self.prefs.model_copy(update={"stylize": value}))
+    async def _on_stylize(self, interaction: discord.Interaction, value: str) -> None:
+        await self._update(interaction, self.prefs.model_copy(update={"stylize": int(value)}))
 
-    async def _on_aspect(self, interaction: discord.Interaction) -> None:
-        value = interaction.data["values"][0]  # type: ignore[index]
+    async def _on_aspect(self, interaction: discord.Interaction, value: str) -> None:
         await self._update(interaction, self.prefs.model_copy(update={"aspect": value}))
 
     async def _on_reset(self, interaction: discord.Interaction) -> None:

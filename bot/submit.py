@@ -9,24 +9,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
+import redis.asyncio
 
 from bot import keys, messages
+from bot.blocking import BlockingExecutor
 from bot.jobs import TOKEN_LIFETIME_S, JobRecord, JobRecords
 from worker.queue import EnqueueError, JobQueue, JobState, Position
 from worker.spec import JobSpec
 
-if TYPE_CHECKING:
-    import redis.asyncio
-
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 # Seconds from receiving an interaction within which it is answered, or else deferred (Discord allows 3).
 ACK_BUDGET_S = 2.0
@@ -49,21 +43,18 @@ class Accepted:
 class Submitter:
     """Enqueues jobs for the bot."""
 
-    def __init__(self, queue: JobQueue, records: JobRecords, connection: redis.asyncio.Redis, threads: int = 8):
+    def __init__(
+        self, queue: JobQueue, records: JobRecords, connection: redis.asyncio.Redis, blocking: BlockingExecutor
+    ):
         self.queue = queue
         self.records = records
         self.connection = connection
-        # Enqueueing is a handful of Redis round trips; a small pool keeps 100 simultaneous commands in 3 s.
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="enqueue")
-
-    async def run(self, func: Callable[..., T], *args: Any) -> T:
-        """Run a blocking queue call off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self._pool, func, *args)
+        self.blocking = blocking
 
     async def enqueue(self, spec: JobSpec, record: JobRecord) -> Accepted:
         """Record and enqueue one job; raises EnqueueError when refused (the record is then left to expire)."""
         await self.records.save(record)
-        position = await self.run(self.queue.enqueue, spec)
+        position = await self.blocking.run(self.queue.enqueue, spec)
         return Accepted(spec, record, position)
 
     async def enqueue_all(self, jobs: list[tuple[JobSpec, JobRecord]]) -> tuple[list[Accepted], EnqueueError | None]:
@@ -111,10 +102,6 @@ class Submitter:
     async def already_delivered(self, job_id: str) -> bool:
         """Whether the job's result was posted (a fast job can finish before its first message is recorded)."""
         return bool(await self.connection.exists(keys.delivered(job_id)))
-
-    def close(self) -> None:
-        """Stop the thread pool."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def refusal_embed(error: EnqueueError) -> discord.Embed:

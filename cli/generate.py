@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import random
 import sys
 from pathlib import Path
 
@@ -24,21 +23,19 @@ from PIL import Image, UnidentifiedImageError
 from bot.prompt import ParserOptions, PromptError, parse_prompt
 from worker.sizes import Aspect, size_for_aspect
 from worker.spec import (
-    MAX_SEED,
     JobKind,
     JobSpec,
-    Parent,
+    Mode,
     PromptFields,
     Requester,
     Strength,
     WeightedPrompt,
-    guidance_for_stylize,
-    steps_for_quality,
+    follow_up_spec,
+    imagine_spec,
 )
 
-# Local runs have no Discord user; the spec still needs a requester and (for follow-ups) a parent.
+# Local runs have no Discord user; the spec still needs a requester.
 LOCAL_REQUESTER = Requester(user_id=0, channel_id=0)
-LOCAL_PARENT = Parent(job_id="local", index=1)
 
 
 class InputError(Exception):
@@ -118,29 +115,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _spec(args: argparse.Namespace, engine, source: Image.Image | None) -> JobSpec:
+    steps = engine.settings.steps
     if args.command == "generate":
-        fields = _parse(" ".join(args.prompt), engine)
-        kind, strength, parent = JobKind.IMAGINE, None, None
-    else:
-        assert source is not None
-        text = args.prompt if args.prompt is not None else source.info.get("prompt", "")
-        width, height = _size_for(source, engine, upscale=args.command == "upscale")
-        fields = _parse(text, engine).model_copy(update={"width": width, "height": height}) if text else None
-        if fields is None:
-            fields = PromptFields(prompts=[WeightedPrompt(text="")], width=width, height=height)
-        kind = JobKind.VARIATION if args.command == "vary" else JobKind.UPSCALE
-        strength, parent = args.strength, LOCAL_PARENT
-    seed = fields.seed if fields.seed is not None else random.randint(0, MAX_SEED)
-    return JobSpec(
-        kind=kind,
-        prompt=fields,
-        seed=seed,
-        steps=steps_for_quality(engine.settings.steps, fields.quality),
-        guidance=guidance_for_stylize(fields.stylize),
-        requester=LOCAL_REQUESTER,
-        strength=strength,
-        parent=parent,
-    )
+        return imagine_spec(_parse(" ".join(args.prompt), engine), LOCAL_REQUESTER, Mode.FAST, steps)
+    assert source is not None
+    text = args.prompt if args.prompt is not None else source.info.get("prompt", "")
+    width, height = _size_for(source, engine, upscale=args.command == "upscale")
+    fields = _parse(text, engine).model_copy(update={"width": width, "height": height}) if text else None
+    if fields is None:
+        fields = PromptFields(prompts=[WeightedPrompt(text="")], width=width, height=height)
+    kind = JobKind.VARIATION if args.command == "vary" else JobKind.UPSCALE
+    # The image stands for the parent job that would have made it from this prompt; a --seed in the prompt is
+    # the follow-up's own seed.
+    parent = imagine_spec(fields, LOCAL_REQUESTER, Mode.FAST, steps)
+    return follow_up_spec(parent, kind, args.strength, 1, LOCAL_REQUESTER, Mode.FAST, steps, seed=fields.seed)
 
 
 def _parse(text: str, engine) -> PromptFields:

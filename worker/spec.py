@@ -8,6 +8,7 @@ rejected, so an old worker never half-understands a newer bot.
 from __future__ import annotations
 
 import itertools
+import secrets
 import uuid
 from enum import StrEnum
 from typing import Any, Literal
@@ -184,3 +185,70 @@ def guidance_for_stylize(stylize: int) -> float:
 def steps_for_quality(base_steps: int, quality: float) -> int:
     """Denoising steps for --quality (.25, .5, 1, 2) given the configured base step count."""
     return max(1, round(base_steps * quality))
+
+
+# The one place the rules above are applied: every spec made from a prompt (the bot, `imagine generate`, the
+# benchmarks, the model tests) comes from these two factories, so they all fill seed, steps and guidance alike.
+
+
+def _new_seed() -> int:
+    return secrets.randbelow(MAX_SEED + 1)
+
+
+def imagine_spec(
+    fields: PromptFields, requester: Requester, mode: Mode, base_steps: int, *, seed: int | None = None
+) -> JobSpec:
+    """The spec of an imagine job for a parsed prompt.
+
+    The seed is the prompt's ``--seed``, else ``seed``, else a random one; steps are ``base_steps`` scaled by
+    ``--quality``; guidance follows ``--stylize``; the prompt's ``--fast``/``--relax`` wins over ``mode``.
+    """
+    return JobSpec(
+        kind=JobKind.IMAGINE,
+        prompt=fields,
+        seed=_pick_seed(fields.seed, seed),
+        steps=steps_for_quality(base_steps, fields.quality),
+        guidance=guidance_for_stylize(fields.stylize),
+        requester=requester,
+        mode=fields.mode or mode,
+    )
+
+
+def follow_up_spec(
+    parent: JobSpec,
+    kind: JobKind,
+    strength: Strength | None,
+    index: int,
+    requester: Requester,
+    mode: Mode,
+    base_steps: int,
+    *,
+    seed: int | None = None,
+) -> JobSpec:
+    """The spec of a follow-up (variation, upscale, reroll) of image ``index`` of ``parent``, for ``requester``.
+
+    It keeps the parent's prompt and guidance; steps are ``base_steps`` scaled by the prompt's ``--quality``. The
+    seed is ``seed`` when given, else the parent's for an upscale and a random one for the others. Index 0 (a
+    reroll of the whole grid) names image 1. Raises ValueError for an imagine ``kind`` (it has no parent).
+    """
+    if kind is JobKind.IMAGINE:
+        raise ValueError(f"kind {kind} is not a follow-up")
+    if seed is None:
+        seed = parent.seed if kind is JobKind.UPSCALE else _new_seed()
+    return JobSpec(
+        kind=kind,
+        prompt=parent.prompt,
+        seed=seed,
+        steps=steps_for_quality(base_steps, parent.prompt.quality),
+        guidance=parent.guidance,
+        requester=requester,
+        mode=mode,
+        strength=strength,
+        parent=Parent(job_id=parent.id, index=max(1, index)),
+    )
+
+
+def _pick_seed(prompt_seed: int | None, default: int | None) -> int:
+    if prompt_seed is not None:
+        return prompt_seed
+    return default if default is not None else _new_seed()

@@ -16,7 +16,17 @@ from PIL import Image
 
 from models.engine import Engine
 from models.settings import EngineSettings
-from worker.spec import JobKind, JobSpec, Parent, PromptFields, Requester, Strength, WeightedPrompt
+from worker.spec import (
+    JobKind,
+    JobSpec,
+    Mode,
+    PromptFields,
+    Requester,
+    Strength,
+    WeightedPrompt,
+    follow_up_spec,
+    imagine_spec,
+)
 
 PROMPTS = (
     "a red sun over purple mountains at dusk",
@@ -25,6 +35,8 @@ PROMPTS = (
     "grey mountains at sunrise by a lake with trees",
 )
 _WINDOW = 7
+STEPS = 20
+REQUESTER = Requester(user_id=1, channel_id=1)
 
 
 def _box(x: np.ndarray) -> np.ndarray:
@@ -53,10 +65,13 @@ def psnr(a: Image.Image, b: Image.Image) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
 
 
-def _spec(prompt: str, seed: int, kind: JobKind = JobKind.IMAGINE, **extra: object) -> JobSpec:
+def _spec(prompt: str, seed: int) -> JobSpec:
     fields = PromptFields(prompts=[WeightedPrompt(text=prompt)], width=128, height=128)
-    requester = Requester(user_id=1, channel_id=1)
-    return JobSpec(kind=kind, prompt=fields, seed=seed, steps=20, guidance=7.0, requester=requester, **extra)
+    return imagine_spec(fields, REQUESTER, Mode.FAST, STEPS, seed=seed)
+
+
+def _follow_up(parent: JobSpec, kind: JobKind, strength: Strength, seed: int) -> JobSpec:
+    return follow_up_spec(parent, kind, strength, 1, REQUESTER, Mode.FAST, STEPS, seed=seed)
 
 
 def measure(engine: Engine, seeds: int = 2) -> dict[str, list[float]]:
@@ -66,13 +81,12 @@ def measure(engine: Engine, seeds: int = 2) -> dict[str, list[float]]:
         for seed in range(seeds):
             parent = _spec(prompt, seed)
             source = engine.run(parent).images[0]
-            link = Parent(job_id=parent.id, index=1)
             for strength in (Strength.SUBTLE, Strength.STRONG):
-                spec = _spec(prompt, seed + 100, JobKind.VARIATION, strength=strength, parent=link)
+                spec = _follow_up(parent, JobKind.VARIATION, strength, seed + 100)
                 images = engine.run(spec, source=source).images
                 scores[f"ssim {strength}"] += [ssim(image.resize(source.size), source) for image in images]
             for strength in (Strength.SUBTLE, Strength.CREATIVE):
-                spec = _spec(prompt, seed, JobKind.UPSCALE, strength=strength, parent=link)
+                spec = _follow_up(parent, JobKind.UPSCALE, strength, seed)
                 big = engine.run(spec, source=source).images[0]
                 back = big.resize(source.size, Image.Resampling.LANCZOS)
                 scores[f"psnr {strength}"].append(psnr(back, source))

@@ -8,8 +8,10 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot import commands
 from bot.command_sync import sync_commands, tree_hash
+from bot.commands import Commands
+from bot.moderation import BannedWords
+from bot.prompt import ParserOptions
 
 
 class _Redis:
@@ -34,8 +36,18 @@ class _Tree(app_commands.CommandTree):
 
 
 def _tree() -> _Tree:
+    """A tree with the bot's commands; registering them uses none of their collaborators."""
     tree = _Tree()
-    commands.register(tree)
+    unused: Any = None
+    Commands(
+        user_prefs=unused,
+        submitter=unused,
+        outbox=unused,
+        info=unused,
+        parser_options=ParserOptions(),
+        banned=BannedWords([]),
+        steps=20,
+    ).register(tree)
     return tree
 
 

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 import redis
 
+from bot.blocking import BlockingExecutor
 from bot.delivery import Delivery
 from bot.jobs import JobRecord, JobRecords
+from bot.result_images import ResultImages
 from worker.embedded_redis import EmbeddedRedis
 from worker.events import Event, EventConsumer, EventLog, EventType
 from worker.settings import QueueSettings
@@ -59,30 +61,27 @@ class _Outbox:
         pass
 
 
-def _bot(url: str, outbox: _Outbox) -> SimpleNamespace:
+def _delivery(url: str, outbox: _Outbox, consumer: EventConsumer | None = None) -> Delivery:
+    """A delivery loop on the test Redis, posting to ``outbox``; specs are never found (records are)."""
     settings = QueueSettings(_env_file=None, redis_url=url)
-    sync = settings.redis()
     aio = settings.redis_async()
-
-    async def run(func: Any, *args: Any) -> Any:
-        return await asyncio.to_thread(func, *args)
-
-    return SimpleNamespace(
-        redis=aio,
+    blocking = BlockingExecutor(threads=2)
+    return Delivery(
+        consumer or EventConsumer(aio),
+        connection=aio,
         records=JobRecords(aio),
-        outbox=outbox,
-        progress=SimpleNamespace(finish=lambda job_id: None),
-        submitter=SimpleNamespace(run=run),
-        store=RedisStore(sync, 60),
-        queue=SimpleNamespace(load_spec=lambda job_id: None),
+        queue=SimpleNamespace(load_spec=lambda job_id: None),  # type: ignore[arg-type]  # stand-in: no specs
+        blocking=blocking,
+        outbox=outbox,  # type: ignore[arg-type]  # stand-in recording posts
+        progress=SimpleNamespace(finish=lambda job_id: None),  # type: ignore[arg-type]  # stand-in: no edits
+        images=ResultImages(RedisStore(settings.redis(), 60), blocking),
     )
 
 
 async def _deliver_all(outbox: _Outbox, url: str) -> None:
     """One pass of a fresh bot process's delivery loop: its pending events first, then new ones."""
-    bot = _bot(url, outbox)
     consumer = EventConsumer(QueueSettings(_env_file=None, redis_url=url).redis_async())
-    delivery = Delivery(bot, consumer)  # type: ignore[arg-type]
+    delivery = _delivery(url, outbox, consumer)
     await consumer.ensure_group()
     for event in await consumer.read(block_ms=100):
         if await delivery.handle(event):
@@ -103,8 +102,7 @@ def test_done_event_seen_twice_posts_once(sync_redis: redis.Redis, server: Embed
     event = EventLog(sync_redis).history(JOB)[0]
 
     async def twice() -> list[bool]:
-        bot = _bot(server.url, outbox)
-        delivery = Delivery(bot, EventConsumer(bot.redis))  # type: ignore[arg-type]
+        delivery = _delivery(server.url, outbox)
         return [await delivery.handle(event), await delivery.handle(event)]
 
     assert asyncio.run(twice()) == [True, True]

@@ -10,13 +10,12 @@ import redis
 from discord import app_commands
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import metrics
+from bot import client, metrics
 from bot.client import ImagineBot
-from bot.delivery import Delivery
 from bot.settings import BotSettings
-from tests.bot.test_delivery import JOB, _bot, _Outbox, _setup, server, sync_redis
+from tests.bot.test_delivery import JOB, _delivery, _Outbox, _setup, server, sync_redis
 from worker.embedded_redis import EmbeddedRedis, free_port
-from worker.events import EventConsumer, EventLog
+from worker.events import EventLog
 from worker.settings import QueueSettings
 
 __all__ = ["server", "sync_redis"]  # the Redis fixtures, shared with the delivery tests
@@ -52,8 +51,7 @@ def test_deliveries_by_event_and_outcome(sync_redis: redis.Redis, server: Embedd
     before = scrape()
 
     async def twice() -> None:
-        bot = _bot(server.url, _Outbox())
-        delivery = Delivery(bot, EventConsumer(bot.redis))  # type: ignore[arg-type]
+        delivery = _delivery(server.url, _Outbox())
         await delivery.handle(event)
         await delivery.handle(event)
 
@@ -72,7 +70,7 @@ def test_commands_counted_by_name_and_outcome(monkeypatch) -> None:
     async def answer_error(interaction: object, embed: object) -> None:
         answered.append(embed)
 
-    monkeypatch.setattr(bot.actions, "answer_error", answer_error)
+    monkeypatch.setattr(client, "answer_error", answer_error)
     command = SimpleNamespace(name="info")
     before = scrape()
     asyncio.run(bot.on_app_command_completion(SimpleNamespace(), command))  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from typing import Any
 import discord
 
 from bot import submit
+from bot.blocking import BlockingExecutor
 from bot.submit import Submitter
 
 
@@ -22,7 +23,8 @@ class _Response:
 
 
 def _run(delay: float, kind: discord.InteractionType) -> tuple[list[Any], list[dict[str, Any]]]:
-    submitter = Submitter(queue=None, records=None, connection=None)  # type: ignore[arg-type]
+    blocking = BlockingExecutor(threads=1)
+    submitter = Submitter(queue=None, records=None, connection=None, blocking=blocking)  # type: ignore[arg-type]
 
     async def slow_enqueue_all(jobs: list[Any]) -> tuple[list[Any], None]:
         await asyncio.sleep(delay)
@@ -35,7 +37,7 @@ def _run(delay: float, kind: discord.InteractionType) -> tuple[list[Any], list[d
         return await submitter.enqueue_in_time(interaction, [], time.monotonic())  # type: ignore[arg-type]
 
     accepted, _ = asyncio.run(go())
-    submitter.close()
+    blocking.close()
     return accepted, interaction.response.deferred
 
 

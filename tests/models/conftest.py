@@ -15,12 +15,13 @@ from models.tiny import tiny_sd_pipeline, tiny_sdxl_pipeline
 from worker.spec import (
     JobKind,
     JobSpec,
-    Parent,
+    Mode,
     PromptFields,
     Requester,
     Strength,
     WeightedPrompt,
-    steps_for_quality,
+    follow_up_spec,
+    imagine_spec,
 )
 
 # Few steps and 64 px keep the whole suite fast on two CPU cores; the code paths are the full-size ones.
@@ -84,18 +85,13 @@ def make_spec(
     values: dict[str, object] = {"width": SIZE, "height": SIZE}
     values.update(fields)
     prompt_fields = PromptFields(prompts=[WeightedPrompt(text=t, weight=w) for t, w in parts], **values)
-    parent = None if kind is JobKind.IMAGINE else Parent(job_id="parent", index=1)
-    return JobSpec(
-        kind=kind,
-        prompt=prompt_fields,
-        seed=seed,
-        # As the bot fills it: the configured steps scaled by --quality.
-        steps=steps if steps is not None else steps_for_quality(STEPS, prompt_fields.quality),
-        guidance=guidance,
-        requester=Requester(user_id=1, channel_id=2),
-        strength=strength,
-        parent=parent,
-    )
+    requester = Requester(user_id=1, channel_id=2)
+    # As the bot fills it (steps: the configured steps scaled by --quality), then the test's own guidance/steps.
+    spec = imagine_spec(prompt_fields, requester, Mode.FAST, STEPS, seed=seed)
+    if kind is not JobKind.IMAGINE:
+        spec = follow_up_spec(spec, kind, strength, 1, requester, Mode.FAST, STEPS, seed=seed)
+    overrides = {"guidance": guidance} if steps is None else {"guidance": guidance, "steps": steps}
+    return JobSpec.model_validate(spec.model_dump() | overrides)
 
 
 def pixels(image: Image.Image) -> np.ndarray:

@@ -11,12 +11,15 @@ from worker.spec import (
     JobKind,
     JobSpec,
     JobSpecError,
+    Mode,
     Parent,
     PromptFields,
     Requester,
     Strength,
     WeightedPrompt,
+    follow_up_spec,
     guidance_for_stylize,
+    imagine_spec,
     steps_for_quality,
 )
 
@@ -100,3 +103,46 @@ def test_quality_scales_steps():
     """--quality multiplies the configured steps and never reaches zero."""
     assert [steps_for_quality(20, q) for q in (0.25, 0.5, 1, 2)] == [5, 10, 20, 40]
     assert steps_for_quality(1, 0.25) == 1
+
+
+def test_imagine_spec_fills_seed_steps_and_guidance():
+    """The prompt's seed and --relax win; steps follow --quality and guidance --stylize."""
+    requester = Requester(user_id=1, channel_id=2)
+    spec = imagine_spec(_prompt(seed=7, quality=2.0, stylize=0, mode=Mode.RELAX), requester, Mode.FAST, 20, seed=3)
+    assert (spec.kind, spec.seed, spec.steps, spec.guidance, spec.mode) == (JobKind.IMAGINE, 7, 40, 9.0, Mode.RELAX)
+    assert imagine_spec(_prompt(), requester, Mode.RELAX, 20, seed=3).seed == 3
+    assert imagine_spec(_prompt(), requester, Mode.RELAX, 20).mode is Mode.RELAX
+
+
+def test_imagine_spec_without_a_seed_draws_one():
+    """Without --seed or a given seed each job gets its own random seed."""
+    requester = Requester(user_id=1, channel_id=2)
+    assert len({imagine_spec(_prompt(), requester, Mode.FAST, 20).seed for _ in range(5)}) > 1
+
+
+def test_follow_up_spec_keeps_the_parents_prompt():
+    """A follow-up is the requester's, names the parent image, keeps prompt and guidance; index 0 names image 1."""
+    parent = imagine_spec(_prompt(quality=0.5, stylize=1000), Requester(user_id=1, channel_id=2), Mode.FAST, 20)
+    bob = Requester(user_id=9, channel_id=2)
+    spec = follow_up_spec(parent, JobKind.VARIATION, Strength.STRONG, 3, bob, Mode.RELAX, 20)
+    assert (spec.requester, spec.mode, spec.prompt, spec.guidance, spec.steps) == (
+        bob,
+        Mode.RELAX,
+        parent.prompt,
+        4.0,
+        10,
+    )
+    assert spec.parent == Parent(job_id=parent.id, index=3) and spec.strength is Strength.STRONG
+    assert follow_up_spec(parent, JobKind.REROLL, None, 0, bob, Mode.FAST, 20).parent.index == 1
+    with pytest.raises(ValueError, match="imagine"):
+        follow_up_spec(parent, JobKind.IMAGINE, None, 1, bob, Mode.FAST, 20)
+
+
+def test_follow_up_seeds():
+    """An upscale keeps the parent's seed, variations and rerolls draw new ones, unless a seed is given."""
+    parent = imagine_spec(_prompt(seed=7), Requester(user_id=1, channel_id=2), Mode.FAST, 20)
+    requester = parent.requester
+    assert follow_up_spec(parent, JobKind.UPSCALE, Strength.SUBTLE, 1, requester, Mode.FAST, 20).seed == 7
+    rerolls = {follow_up_spec(parent, JobKind.REROLL, None, 0, requester, Mode.FAST, 20).seed for _ in range(5)}
+    assert len(rerolls) > 1
+    assert follow_up_spec(parent, JobKind.VARIATION, Strength.SUBTLE, 1, requester, Mode.FAST, 20, seed=5).seed == 5

@@ -1,0 +1,181 @@
+"""Job buttons against a real Redis and a stand-in interaction: who may press, what gets queued, what is shown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import discord
+
+from bot import custom_ids, keys, views
+from bot.actions import ButtonActions
+from bot.custom_ids import Action, ButtonId
+from bot.jobs import JobRecord
+from bot.prompt import ParserOptions, parse_prompt
+from bot.services import BotServices
+from bot.user_settings import UserSettings
+from tests.bot.stand_ins import Interaction, Message, Shown
+from worker.events import EventType, make_event
+from worker.queue import JobState
+from worker.spec import JobKind, JobSpec, Mode, Parent, Requester, Strength, imagine_spec
+
+ALICE = Requester(user_id=1, channel_id=10, guild_id=20)
+
+
+def _actions(services: BotServices) -> ButtonActions:
+    return ButtonActions(
+        queue=services.queue,
+        blocking=services.blocking,
+        records=services.records,
+        user_prefs=services.user_prefs,
+        submitter=services.submitter,
+        outbox=services.outbox,
+        steps=20,
+    )
+
+
+def _parent(services: BotServices) -> JobSpec:
+    """Alice's queued /imagine job "a red fox" (seed 7), with its record."""
+    spec = imagine_spec(parse_prompt("a red fox --seed 7", ParserOptions())[0], ALICE, Mode.FAST, 20)
+    services.queue.enqueue(spec)
+    services.queue.connection.set(keys.record(spec.id), JobRecord.for_spec(spec).model_dump_json())
+    return spec
+
+
+def _run(services: BotServices, scenario: Callable[[ButtonActions], Awaitable[None]]) -> None:
+    asyncio.run(scenario(_actions(services)))
+
+
+def _press(action: Action, job_id: str, index: int, user_id: int) -> tuple[Interaction, ButtonId]:
+    """A press of the button on the job's grid message."""
+    message = Message(views.grid_view(job_id))
+    interaction = Interaction(user_id, message=message, kind=discord.InteractionType.component)
+    return interaction, ButtonId(action, job_id, index)
+
+
+def _new_job(services: BotServices, shown: Shown) -> JobSpec:
+    spec = services.queue.load_spec(custom_ids.decode(shown.button_ids[0]).job_id)
+    assert spec is not None
+    return spec
+
+
+def test_upscale_by_anyone(services: BotServices) -> None:
+    """Bob's U2 on Alice's grid turns U2 blue and queues Bob's upscale of image 2 with the grid's seed."""
+    parent = _parent(services)
+    interaction, button = _press(Action.UPSCALE, parent.id, 2, user_id=2)
+    allowed: list[bool] = []
+    records: list[JobRecord | None] = []
+
+    async def scenario(actions: ButtonActions) -> None:
+        allowed.append(await actions.check(interaction, button))
+        await actions.press(interaction, button)
+        records.append(await services.records.load(_new_job(services, interaction.shown[1]).id))
+
+    _run(services, scenario)
+    assert allowed == [True]
+    edit, followup = interaction.shown
+    blue = [item.custom_id for item in edit.kwargs["view"].children if item.item.style is discord.ButtonStyle.primary]
+    assert edit.how == "edit" and blue == [button.encode()]
+    assert (followup.how, followup.content) == (
+        "followup",
+        "Upscaling image #2 with **a red fox** - <@2> (Waiting to start)",
+    )
+    spec = _new_job(services, followup)
+    assert (spec.kind, spec.strength, spec.parent, spec.seed) == (
+        JobKind.UPSCALE,
+        Strength.SUBTLE,
+        Parent(job_id=parent.id, index=2),
+        7,
+    )
+    assert spec.requester == Requester(user_id=2, channel_id=10, guild_id=20)
+    assert services.queue.queues[Mode.FAST].job_ids == [parent.id, spec.id]
+    record = records[0]
+    assert record is not None and (record.index, record.reply_to, record.message_id) == (
+        2,
+        interaction.message.id,
+        followup.id,
+    )
+
+
+def test_vary_and_reroll_follow_the_presser(services: BotServices) -> None:
+    """V1 makes the presser's (subtle) variations in their (relax) mode; 🔄 rerolls the prompt from a new seed."""
+    parent = _parent(services)
+    vary, vary_button = _press(Action.VARY, parent.id, 1, user_id=2)
+    reroll, reroll_button = _press(Action.REROLL, parent.id, 0, user_id=2)
+
+    async def scenario(actions: ButtonActions) -> None:
+        await services.user_prefs.save(2, UserSettings(variation=Strength.SUBTLE, mode=Mode.RELAX))
+        await actions.press(vary, vary_button)
+        await actions.press(reroll, reroll_button)
+
+    _run(services, scenario)
+    assert vary.shown[1].content == "Making variations for image #1 with **a red fox** - <@2> (Waiting to start)"
+    variation = _new_job(services, vary.shown[1])
+    assert (variation.kind, variation.strength, variation.mode) == (JobKind.VARIATION, Strength.SUBTLE, Mode.RELAX)
+    assert reroll.shown[1].content == "**a red fox** - <@2> (Waiting to start)"
+    rerolled = _new_job(services, reroll.shown[1])
+    assert (rerolled.kind, rerolled.prompt, rerolled.parent) == (
+        JobKind.REROLL,
+        parent.prompt,
+        Parent(job_id=parent.id, index=1),
+    )
+    assert services.queue.queues[Mode.RELAX].job_ids == [variation.id, rerolled.id]
+
+
+def test_press_on_an_expired_job(services: BotServices) -> None:
+    """A button whose job is gone is answered "Job expired" (ephemeral) and queues nothing."""
+    interaction, button = _press(Action.VARY, "f" * 32, 1, user_id=2)
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, button)
+
+    _run(services, scenario)
+    assert [(s.how, s.title, s.ephemeral) for s in interaction.shown] == [("response", "Job expired", True)]
+    assert services.queue.queues[Mode.FAST].job_ids == []
+
+
+def test_cancel_is_the_owners(services: BotServices) -> None:
+    """❌ passes the check for the job's owner only; others are told whose it is, unknown jobs have expired."""
+    parent = _parent(services)
+    owner, button = _press(Action.CANCEL, parent.id, 0, user_id=1)
+    other, _ = _press(Action.CANCEL, parent.id, 0, user_id=2)
+    unknown, unknown_button = _press(Action.CANCEL, "f" * 32, 0, user_id=1)
+    allowed: list[bool] = []
+
+    async def scenario(actions: ButtonActions) -> None:
+        for interaction, pressed in ((owner, button), (other, button), (unknown, unknown_button)):
+            allowed.append(await actions.check(interaction, pressed))
+
+    _run(services, scenario)
+    assert allowed == [True, False, False]
+    assert owner.shown == []
+    assert [(s.title, s.ephemeral) for s in other.shown] == [("Not your job", True)]
+    assert "<@1>" in (other.shown[0].embed.description or "")
+    assert [(s.title, s.ephemeral) for s in unknown.shown] == [("Job expired", True)]
+
+
+def test_cancel_a_queued_job(services: BotServices) -> None:
+    """The owner's ❌ on a queued job cancels it and says so, ephemerally."""
+    parent = _parent(services)
+    interaction, button = _press(Action.CANCEL, parent.id, 0, user_id=1)
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, button)
+
+    _run(services, scenario)
+    assert [(s.how, s.content, s.ephemeral) for s in interaction.shown] == [("response", "Cancelling the job…", True)]
+    assert services.queue.position(parent.id).state is JobState.CANCELLED
+
+
+def test_cancel_a_finished_job_deletes_its_message(services: BotServices) -> None:
+    """The owner's ❌ on a result deletes the result message."""
+    parent = _parent(services)
+    services.queue.events.finish(make_event(EventType.DONE, parent.id, ALICE, {"files": []}))
+    interaction, button = _press(Action.CANCEL, parent.id, 0, user_id=1)
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, button)
+
+    _run(services, scenario)
+    assert [s.how for s in interaction.shown] == ["defer"]
+    assert interaction.message is not None and interaction.message.deleted

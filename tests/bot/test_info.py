@@ -1,0 +1,81 @@
+"""/info against a real Redis: the user's jobs with where they stand, their mode, the model, workers online."""
+
+from __future__ import annotations
+
+import asyncio
+
+import discord
+import pytest
+from rq import Worker
+
+from bot import info as info_module
+from bot import keys
+from bot.info import Info
+from bot.jobs import JobRecord
+from bot.prompt import ParserOptions, parse_prompt
+from bot.services import BotServices
+from bot.user_settings import UserSettings
+from worker.spec import JobSpec, Mode, Requester, imagine_spec
+
+ALICE = Requester(user_id=1, channel_id=10, guild_id=20)
+
+
+def _info(services: BotServices) -> Info:
+    return Info(
+        connection=services.redis,
+        queue=services.queue,
+        records=services.records,
+        user_prefs=services.user_prefs,
+        blocking=services.blocking,
+        model="demo",
+    )
+
+
+def _enqueue(services: BotServices, prompt: str, *, record: bool = True) -> JobSpec:
+    spec = imagine_spec(parse_prompt(prompt, ParserOptions())[0], ALICE, Mode.FAST, 20)
+    if record:
+        services.queue.connection.set(keys.record(spec.id), JobRecord.for_spec(spec).model_dump_json())
+    services.queue.enqueue(spec)
+    return spec
+
+
+def _fields(services: BotServices, user_id: int = 1) -> dict[str, str | None]:
+    embed: discord.Embed = asyncio.run(_info(services).embed(user_id))
+    assert embed.title == "Your info"
+    return {field.name or "": field.value for field in embed.fields}
+
+
+def test_no_jobs(services: BotServices) -> None:
+    """A user without jobs sees none, their default mode, the model and no workers."""
+    assert _fields(services) == {
+        "Mode": "Fast",
+        "Model": "demo",
+        "Workers online": "0",
+        "Jobs (0)": "No jobs running or queued.",
+    }
+
+
+def test_jobs_with_positions(services: BotServices) -> None:
+    """Queued jobs show their place in the queue, a held-back one "waiting"; a cancelled one is gone."""
+    fox, cat, owl = (_enqueue(services, text) for text in ("a red fox", "a cat", "an owl"))
+    bee = _enqueue(services, "a bee", record=False)
+    services.queue.cancel(owl.id)
+    services.queue.connection.set(keys.user_settings(1), UserSettings(mode=Mode.RELAX).model_dump_json())
+    Worker([services.queue.queues[Mode.FAST]], connection=services.queue.connection).register_birth()
+    fields = _fields(services)
+    assert (fields["Mode"], fields["Workers online"]) == ("Relax", "1")
+    assert fields["Jobs (3)"] == "\n".join(
+        [
+            f"`{fox.id[:8]}` **a red fox** — queued, position 1",
+            f"`{cat.id[:8]}` **a cat** — queued, position 2",
+            f"`{bee.id[:8]}` **?** — waiting, position 1",
+        ]
+    )
+
+
+def test_long_lists_are_cut(services: BotServices, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_LISTED jobs the list ends with how many more there are."""
+    monkeypatch.setattr(info_module, "MAX_LISTED", 2)
+    for text in ("a fox", "a cat", "an owl"):
+        _enqueue(services, text)
+    assert _fields(services)["Jobs (3)"].endswith("\n…and 1 more")
