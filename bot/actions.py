@@ -14,7 +14,7 @@ import discord
 
 from bot import messages, views
 from bot.blocking import BlockingExecutor
-from bot.custom_ids import Action, ButtonId
+from bot.custom_ids import Action, ButtonId, acts_on
 from bot.jobs import JobRecord, JobRecords, follow_up_kind, requester_of
 from bot.outbox import Outbox
 from bot.replies import answer_error
@@ -75,6 +75,10 @@ class ButtonActions:
         parent = await self.blocking.run(self.queue.load_spec, button.job_id)
         if parent is None:
             await answer_error(interaction, messages.job_expired())
+            return
+        if not acts_on(button.action, parent.kind):  # e.g. a forged U4 on an upscale: refuse before queueing
+            log.info("job %s: %s pressed on a %s job; refused", parent.id, button.action.name, parent.kind)
+            await answer_error(interaction, messages.wrong_button(parent.kind))
             return
         user_id = interaction.user.id
         prefs = await self.user_prefs.load(user_id)

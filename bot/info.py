@@ -16,6 +16,9 @@ from worker import keys
 from worker.queue import JobQueue, JobState
 
 MAX_LISTED = 10
+# Each listed prompt's share of the jobs field, escaped: ten lines of at most ~90 characters stay within an embed
+# field's 1,024.
+MAX_PROMPT_SHOWN = 48
 
 
 class Info:
@@ -50,7 +53,7 @@ class Info:
             job_id = raw.decode() if isinstance(raw, bytes) else str(raw)
             position = await self.blocking.run(self.queue.position, job_id)
             record = await self.records.load(job_id)
-            prompt = messages.shown_prompt(record.prompt[:60]) if record else "?"
+            prompt = messages.shown_prompt(record.prompt, limit=MAX_PROMPT_SHOWN) if record else "?"
             if position.state is JobState.RUNNING:
                 where = "running"
             elif position.ahead is not None:

@@ -142,6 +142,11 @@ def stale_button() -> discord.Embed:
     return error_embed("Unknown button", "This button is from an older version of the bot. Run /imagine again.")
 
 
+def wrong_button(kind: JobKind) -> discord.Embed:
+    """A button that does not belong under this kind of job (only a forged or mangled one can do that)."""
+    return error_embed("Invalid button", f"That button does not apply to this {kind} job; use the buttons under it.")
+
+
 def not_owner(owner_id: int) -> discord.Embed:
     """❌ pressed by someone other than the job's owner."""
     return error_embed("Not your job", f"Only <@{owner_id}>, who started this job, can cancel or delete it.")

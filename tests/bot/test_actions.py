@@ -17,7 +17,7 @@ from bot.user_settings import UserSettings
 from tests.bot.stand_ins import Interaction, Message, Shown
 from worker.events import EventType, make_event
 from worker.queue import JobState
-from worker.spec import JobKind, JobSpec, Mode, Parent, Requester, Strength, imagine_spec
+from worker.spec import JobKind, JobSpec, Mode, Parent, Requester, Strength, follow_up_spec, imagine_spec
 
 ALICE = Requester(user_id=1, channel_id=10, guild_id=20)
 
@@ -132,6 +132,22 @@ def test_press_on_an_expired_job(services: BotServices) -> None:
     _run(services, scenario)
     assert [(s.how, s.title, s.ephemeral) for s in interaction.shown] == [("response", "Job expired", True)]
     assert services.queue.queues[Mode.FAST].job_ids == []
+
+
+def test_grid_button_on_an_upscale_is_refused(services: BotServices) -> None:
+    """A forged U4 on a one-image upscale is answered "Invalid button" and queues nothing (not even the parent)."""
+    grid = _parent(services)
+    upscale = follow_up_spec(grid, JobKind.UPSCALE, Strength.SUBTLE, 2, ALICE, Mode.FAST, 20)
+    services.queue.enqueue(upscale)
+    before = list(services.queue.queues[Mode.FAST].job_ids)
+    interaction, button = _press(Action.UPSCALE, upscale.id, 4, user_id=2)
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, button)
+
+    _run(services, scenario)
+    assert [(s.how, s.title, s.ephemeral) for s in interaction.shown] == [("response", "Invalid button", True)]
+    assert services.queue.queues[Mode.FAST].job_ids == before
 
 
 def test_cancel_is_the_owners(services: BotServices) -> None:

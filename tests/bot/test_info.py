@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import discord
 import pytest
@@ -15,6 +16,7 @@ from bot.jobs import JobRecord
 from bot.prompt import ParserOptions, parse_prompt
 from bot.services import BotServices
 from bot.user_settings import UserSettings
+from worker import keys as worker_keys
 from worker.spec import JobSpec, Mode, Requester, imagine_spec
 
 ALICE = Requester(user_id=1, channel_id=10, guild_id=20)
@@ -79,3 +81,15 @@ def test_long_lists_are_cut(services: BotServices, monkeypatch: pytest.MonkeyPat
     for text in ("a fox", "a cat", "an owl"):
         _enqueue(services, text)
     assert _fields(services)["Jobs (3)"].endswith("\n…and 1 more")
+
+
+def test_long_prompts_fit_the_embed_field(services: BotServices) -> None:
+    """Ten listed jobs whose prompts escape to twice their length still fit an embed field's 1,024 characters."""
+    # Past the test's per-user limits, so the jobs are recorded as admission would, without queueing them.
+    for _ in range(12):
+        spec = imagine_spec(parse_prompt("*" * 1400, ParserOptions())[0], ALICE, Mode.FAST, 20)
+        services.queue.connection.set(keys.record(spec.id), JobRecord.for_spec(spec).model_dump_json())
+        services.queue.connection.zadd(worker_keys.user_jobs(1), {spec.id: time.time() + 600})
+    jobs = _fields(services)["Jobs (12)"]
+    assert jobs is not None and len(jobs) <= 1024 and jobs.endswith("…and 2 more")
+    assert jobs.splitlines()[0].split("**")[1].endswith("…")
