@@ -6,8 +6,10 @@
 * ``imagine upscale IMAGE [--creative]`` writes ``1.png`` at twice the size.
 
 The model and its settings come from ``IMAGINE_*`` environment variables (models/settings.py). With ``--json``
-each command prints one JSON object: seed, width, height, files, seconds, model. Bad input (a prompt that does
-not parse, an unreadable image) exits 2; a model that does not load or a failed job exits 1.
+each command prints one JSON object: seed, width, height, files, seconds, model. Bad input exits 2 with a
+message on stderr: a prompt that does not parse, or an image that is unreadable, not PNG/JPEG/WebP, or too small
+or too large (worker/images.py; checked from its header, before the model loads). A model that does not load or
+a failed job exits 1.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import logging
 import sys
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from bot.prompt import ParserOptions, PromptError, parse_prompt
+from worker.images import MAX_PIXELS, MAX_SIDE, MIN_SIDE, ImageInputError, open_image
 from worker.sizes import Aspect, size_for_aspect
 from worker.spec import (
     JobKind,
@@ -37,6 +40,10 @@ from worker.spec import (
 # Local runs have no Discord user; the spec still needs a requester.
 LOCAL_REQUESTER = Requester(user_id=0, channel_id=0)
 
+IMAGE_HELP = (
+    f"a PNG, JPEG or WebP file, {MIN_SIDE} to {MAX_SIDE} px a side and at most {MAX_PIXELS / 1e6:.1f} megapixels"
+)
+
 
 class InputError(Exception):
     """Bad command-line input: exits 2 with this message."""
@@ -47,13 +54,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     generate = subparsers.add_parser("generate", help="make a grid of four images from a prompt")
     generate.add_argument("prompt", nargs="+", help="the /imagine prompt, flags included")
     vary = subparsers.add_parser("vary", help="make four variations of an image")
-    vary.add_argument("image", type=Path)
+    vary.add_argument("image", type=Path, help=IMAGE_HELP)
     how = vary.add_mutually_exclusive_group(required=True)
     how.add_argument("--strong", dest="strength", action="store_const", const=Strength.STRONG)
     how.add_argument("--subtle", dest="strength", action="store_const", const=Strength.SUBTLE)
     vary.add_argument("--prompt", help="prompt to vary toward (default: the prompt stored in IMAGE, if any)")
     upscale = subparsers.add_parser("upscale", help="upscale an image 2× with refinement")
-    upscale.add_argument("image", type=Path)
+    upscale.add_argument("image", type=Path, help=IMAGE_HELP)
     upscale.add_argument("--creative", dest="strength", action="store_const", const=Strength.CREATIVE)
     upscale.set_defaults(strength=Strength.SUBTLE)
     upscale.add_argument("--prompt", help="prompt guiding the refinement (default: the one stored in IMAGE)")
@@ -140,12 +147,11 @@ def _parse(text: str, engine) -> PromptFields:
 
 
 def _read_image(path: Path) -> Image.Image:
+    """The image at ``path``, checked (format, size from its header) before it is decoded; raises InputError."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            return image
-    except (OSError, UnidentifiedImageError) as exc:
-        raise InputError(f"cannot read image {str(path)!r}: {exc}") from exc
+        return open_image(path)
+    except ImageInputError as exc:
+        raise InputError(f"{path}: {exc.message}") from exc
 
 
 def _size_for(source: Image.Image, engine, upscale: bool) -> tuple[int, int]:

@@ -172,9 +172,24 @@ def _redis_up(url: str) -> bool:
 
 
 def _port_free(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
+    """Whether the sandbox page can listen on host:port, bound as aiohttp's TCPSite will bind it.
+
+    Like asyncio's create_server: every address the host resolves to, with SO_REUSEADDR on POSIX (so the
+    TIME-WAIT sockets a browser tab leaves behind a stopped server do not count, for the minute they last) and
+    IPv6 sockets IPv6-only. A port something listens on is still in use.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return False
+    for family, kind, proto, _name, address in infos:
+        with socket.socket(family, kind, proto) as sock:
+            if os.name == "posix" and sys.platform != "cygwin":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError:
+                return False
     return True

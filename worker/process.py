@@ -10,7 +10,8 @@ after fork. ``ImagineWorker`` is an RQ SimpleWorker (jobs run in this process) t
   max_retries) or, with no retries left, fails it with a clear reason and frees the user's slot.
 
 SIGTERM/SIGINT stop after the current job (RQ's warm shutdown); a second signal stops at once. If Redis goes
-away the worker keeps retrying with backoff, with the engine still loaded.
+away, for however long, the process stays up with the engine loaded: serve() starts a fresh RQ worker with
+backoff until Redis answers again, and a job that could not report its end is run again (at-least-once).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import signal
 import threading
 import time
 from typing import Any
@@ -175,8 +177,10 @@ def serve(
 ) -> int:
     """Load the engine (unless given), then work the queues (fast first); returns the jobs processed.
 
-    With ``burst`` it returns once the queues are empty. Otherwise it runs until SIGTERM/SIGINT, and
-    reconnects (engine kept) when Redis goes away.
+    With ``burst`` it returns once the queues are empty (or at the first Redis error). Otherwise it runs until
+    SIGTERM/SIGINT and rides out Redis outages of any length: whatever Redis error ends RQ's loop, or stops a
+    new RQ worker from starting, it waits (backoff up to 30 s, engine kept) and starts a fresh RQ worker. A job
+    that could not report its end is found by RQ's registry cleanup once Redis is back and run again.
     """
     modes = modes or [Mode.FAST, Mode.RELAX]
     modes = sorted(modes, key=[Mode.FAST, Mode.RELAX].index)
@@ -186,35 +190,79 @@ def serve(
     metrics.watch_queues(connection)
     log.info("worker: serving %s on %s", ", ".join(modes), settings.redis_url_safe)
     processed, backoff, generation = 0, 1.0, 0
+    try:
+        while True:
+            generation += 1
+            if not burst:
+                _stop_between_workers()
+            worker: ImagineWorker | None = None
+            try:
+                worker = _rq_worker(connection, modes, settings, f"{name}-{generation}" if name else None)
+                # RQ pins its logger to INFO at import; follow the level this process configured instead.
+                worker.work(burst=burst, logging_level=logging.getLogger().getEffectiveLevel())
+                backoff = 1.0
+            except redis.exceptions.RedisError as exc:
+                log.warning("worker: lost Redis (%s: %s)", type(exc).__name__, exc)
+            finally:
+                if not burst:
+                    _stop_between_workers()  # RQ's handlers would only flag the RQ worker that has finished
+                if worker is not None:
+                    processed += worker.jobs_run
+                    _let_go(worker)
+            if burst or (worker is not None and worker._shutdown_requested_date is not None):
+                return processed
+            log.warning("worker: work loop ended (Redis lost?); restarting when Redis answers, %.0f s at most", backoff)
+            backoff = 1.0 if _wait_for_redis(connection, backoff) else min(backoff * 2, 30.0)
+    except StopRequested:  # SIGTERM/SIGINT between RQ workers: no job is running
+        return processed
+
+
+def _rq_worker(connection: Any, modes: list[Mode], settings: QueueSettings, name: str | None) -> ImagineWorker:
+    """A fresh RQ worker on the queues; its constructor talks to Redis (CLIENT SETNAME), so it may raise RedisError."""
+    worker = ImagineWorker(
+        [rq_queue(connection, mode) for mode in modes],
+        connection=connection,
+        serializer=JSONSerializer,
+        name=name,
+        heartbeat_s=settings.heartbeat_s,
+        maintenance_interval=settings.maintenance_s,
+        worker_ttl=max(60, settings.heartbeat_s * 2),
+        log_job_description=False,
+    )
+    worker.push_exc_handler(on_job_failure)
+    return worker
+
+
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise StopRequested()
+
+
+def _stop_between_workers() -> None:
+    """SIGTERM/SIGINT while no RQ worker loop runs (reconnecting to Redis) stop serve() at once: no job runs.
+
+    RQ's worker installs its own handlers (finish the job, then stop) when its loop starts; these take over
+    again when it ends, so a signal during a reconnect is neither lost on the old worker nor a traceback.
+    """
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, _stop_on_signal)
+
+
+def _let_go(worker: ImagineWorker) -> None:
+    """Stop the pubsub thread an RQ worker leaves running when its teardown failed (Redis away)."""
+    thread = worker.pubsub_thread
+    if thread is not None and thread.is_alive():
+        thread.stop()  # it exits at its next wake-up; it holds nothing else
+
+
+def _wait_for_redis(connection: Any, at_most: float) -> bool:
+    """Wait at least 1 s (never spin), then until Redis answers PING or ``at_most`` seconds pass; whether it did."""
+    deadline = time.monotonic() + at_most
     while True:
-        generation += 1
-        worker = ImagineWorker(
-            [rq_queue(connection, mode) for mode in modes],
-            connection=connection,
-            serializer=JSONSerializer,
-            name=f"{name}-{generation}" if name else None,
-            heartbeat_s=settings.heartbeat_s,
-            maintenance_interval=settings.maintenance_s,
-            worker_ttl=max(60, settings.heartbeat_s * 2),
-            log_job_description=False,
-        )
-        worker.push_exc_handler(on_job_failure)
-        try:
-            # RQ pins its logger to INFO at import; follow the level this process configured instead.
-            worker.work(burst=burst, logging_level=logging.getLogger().getEffectiveLevel())
-            processed += worker.jobs_run
-            backoff = 1.0
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            processed += worker.jobs_run
-            log.warning("worker: lost Redis (%s); reconnecting in %.0f s", exc, backoff)
-        if burst or worker._shutdown_requested_date is not None:
-            return processed
-        log.warning("worker: work loop ended (Redis lost?); restarting it in %.0f s", backoff)
-        try:
-            time.sleep(backoff)  # the worker's signal handlers are still installed: SIGTERM lands here
-        except StopRequested:
-            return processed
-        backoff = 1.0 if _redis_up(connection) else min(backoff * 2, 30.0)
+        time.sleep(max(0.0, min(1.0, deadline - time.monotonic())))
+        if _redis_up(connection):
+            return True
+        if time.monotonic() >= deadline:
+            return False
 
 
 def _redis_up(connection: Any) -> bool:

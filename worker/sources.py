@@ -7,13 +7,13 @@ index is taken, and the regenerated files are stored again for the next follow-u
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from worker.images import ImageInputError, open_image
 from worker.queue import load_spec
 from worker.spec import JobKind, JobSpec
 
@@ -64,9 +64,11 @@ def load_source(
         raise ValueError(f"job {spec.id} is not a follow-up")
     data = _stored_cell(store, parent.job_id, parent.index)
     if data is not None:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-        return image
+        try:
+            return open_image(data)  # checked before it is decoded, like any image handed to us
+        except ImageInputError as exc:
+            log.warning("job %s: source %s/%d refused: %s", spec.id, parent.job_id, parent.index, exc.problem)
+            raise SourceError(exc.message) from exc
     parent_spec = load_spec(connection, parent.job_id)
     if parent_spec is None:
         raise SourceError("The original job has expired; run /imagine again.")

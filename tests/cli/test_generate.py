@@ -11,6 +11,7 @@ from PIL import Image
 from cli import main
 from models import loader
 from models.tiny import tiny_sd_pipeline
+from worker.images import MIN_SIDE
 
 
 @pytest.fixture(scope="module")
@@ -76,4 +77,19 @@ def test_bad_prompt_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     """A prompt that does not parse exits 2 and writes nothing."""
     assert main(["generate", "a cat --ar banana", "-o", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_upscale_of_the_smallest_accepted_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An image of MIN_SIDE pixels a side (one VAE latent cell) upscales: the minimum is one the engine can take."""
+    Image.new("RGB", (MIN_SIDE, MIN_SIDE), "orange").save(tmp_path / "tiny.png")
+    out = _run_json(["upscale", str(tmp_path / "tiny.png"), "-o", str(tmp_path), "--json"], capsys)
+    assert (out["width"], out["height"]) == (2 * MIN_SIDE, 2 * MIN_SIDE)
+
+
+def test_image_too_small_exits_2_before_the_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 7×7 image exits 2 with a message naming its size, not a validation traceback."""
+    Image.new("RGB", (MIN_SIDE - 1, MIN_SIDE - 1), "orange").save(tmp_path / "tiny.png")
+    assert main(["upscale", str(tmp_path / "tiny.png"), "-o", str(tmp_path / "out")]) == 2
+    assert f"at least {MIN_SIDE} pixels" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
