@@ -6,7 +6,15 @@ import json
 import subprocess
 import sys
 
-LIGHT = ("worker.keys", "worker.settings", "worker.queue", "worker.events", "worker.store", "worker.limits")
+LIGHT = (
+    "worker.keys",
+    "worker.settings",
+    "worker.queue",
+    "worker.events",
+    "worker.store",
+    "worker.limits",
+    "worker.engine",
+)
 HEAVY = ("torch", "diffusers", "transformers", "models", "worker.tasks", "worker.process", "worker.sources")
 
 
