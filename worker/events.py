@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import redis
     import redis.asyncio
 
+    from worker.engine import ErrorCode
     from worker.spec import Requester
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ return false
 
 @dataclass(frozen=True)
 class Event:
-    """One entry of the stream. ``data`` holds the type's fields (percent, files, reason...)."""
+    """One entry of the stream. ``data`` holds the type's fields (percent, files, reason, code...)."""
 
     type: EventType
     job_id: str
@@ -105,6 +106,11 @@ def make_event(kind: EventType, job_id: str, requester: Requester | None, data: 
     if requester is None:
         return Event(kind, job_id, data=data or {})
     return Event(kind, job_id, requester.user_id, requester.channel_id, requester.guild_id, data or {})
+
+
+def failure(code: ErrorCode, reason: str) -> dict[str, Any]:
+    """A ``failed`` event's data: ``reason`` to show the user, ``code`` for programs (the bot) to act on."""
+    return {"reason": reason, "code": str(code)}
 
 
 class EventLog:

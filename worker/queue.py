@@ -20,7 +20,8 @@ from rq.rate_limit import RateLimit, RateLimitRegistry
 from rq.serializers import JSONSerializer
 
 from worker import keys
-from worker.events import EventLog, EventType, make_event
+from worker.engine import ErrorCode
+from worker.events import EventLog, EventType, failure, make_event
 from worker.limits import Admission, LimitError, Limits
 from worker.settings import QueueSettings
 from worker.spec import JobSpec, JobSpecError, Mode
@@ -128,10 +129,11 @@ class JobQueue:
         except Exception:
             log.exception("job %s: could not be queued", spec.id)
             self.admission.release(user_id, spec.id)
-            reason = {"reason": "The job could not be queued. Please try again."}
+            reason = "The job could not be queued. Please try again."
+            data = failure(ErrorCode.INTERNAL, reason)
             with contextlib.suppress(redis.exceptions.RedisError):
-                self.events.finish(make_event(EventType.FAILED, spec.id, spec.requester, reason))
-            raise EnqueueError(reason["reason"], "unavailable") from None
+                self.events.finish(make_event(EventType.FAILED, spec.id, spec.requester, data))
+            raise EnqueueError(reason, "unavailable") from None
         position = self.position(spec.id)
         log.info("job %s: queued (%s, %s ahead)", spec.id, position.state, position.ahead)
         return position
