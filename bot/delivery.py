@@ -22,6 +22,7 @@ from bot import keys, messages, metrics, views
 from bot.jobs import JobRecord
 from bot.outbox import DeliveryImpossible
 from bot.progress import Update
+from worker.engine import ErrorCode
 from worker.events import Event, EventConsumer, EventType
 from worker.spec import JobKind
 from worker.store import split_ref
@@ -190,7 +191,8 @@ class Delivery:
 
     async def _failed(self, event: Event, record: JobRecord) -> None:
         reason = str(event.data.get("reason") or "Something went wrong while making your images.")
-        if "expired" in reason:
+        # The code says what happened; the reason is only shown (its wording may change, or mention anything).
+        if event.data.get("code") == ErrorCode.EXPIRED:
             embed = messages.error_embed("Job expired", reason, job_id=record.job_id)
         else:
             embed = messages.internal_error(record.job_id, reason)
