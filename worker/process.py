@@ -62,7 +62,7 @@ class ImagineWorker(SimpleWorker):
 
     def run_maintenance_tasks(self) -> None:
         """RQ's registry cleanup (abandoned jobs), then jobs lost between dequeue and start."""
-        super().run_maintenance_tasks()
+        super().run_maintenance_tasks()  # type: ignore[no-untyped-call]  # RQ 3.0 leaves it unannotated
         try:
             self.lost_jobs.sweep()
         except redis.exceptions.RedisError as exc:
@@ -197,10 +197,10 @@ def serve(
             worker_ttl=max(60, settings.heartbeat_s * 2),
             log_job_description=False,
         )
-        worker.push_exc_handler(on_job_failure)
+        worker.push_exc_handler(on_job_failure)  # type: ignore[no-untyped-call]  # RQ 3.0 leaves it unannotated
         try:
             # RQ pins its logger to INFO at import; follow the level this process configured instead.
-            worker.work(burst=burst, logging_level=logging.getLogger().getEffectiveLevel())
+            worker.work(burst=burst, logging_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()))
             processed += worker.jobs_run
             backoff = 1.0
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
