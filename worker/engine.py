@@ -30,7 +30,7 @@ class ErrorCode(StrEnum):
 
     BAD_INPUT = "bad_input"  # the job asks for what no engine can draw (a size off the grid, no positive weight)
     UNSUPPORTED = "unsupported"  # this worker cannot do it (it runs another model); another worker might
-    EXPIRED = "expired"  # a follow-up's source image and its parent's spec are gone
+    EXPIRED = "expired"  # a follow-up's source image is gone and cannot be rebuilt from its parent's spec
     OOM = "oom"  # out of accelerator memory, even after the engine's own fallback
     TIMEOUT = "timeout"  # ran past IMAGINE_JOB_TIMEOUT_S
     WORKER_DIED = "worker_died"  # the worker running it was killed and no retries were left
