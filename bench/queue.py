@@ -23,17 +23,23 @@ import os  # noqa: E402
 import platform  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 import redis  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from worker.embedded_redis import EmbeddedRedis  # noqa: E402
+from worker.engine import Progress  # noqa: E402
 from worker.events import EventLog  # noqa: E402
 from worker.process import serve  # noqa: E402
 from worker.queue import JobQueue  # noqa: E402
 from worker.settings import QueueSettings  # noqa: E402
 from worker.spec import JobKind, JobSpec, PromptFields, Requester, WeightedPrompt  # noqa: E402
+
+if TYPE_CHECKING:
+    from worker.engine import EngineClass
 
 STARTS_KEY = "bench:starts"
 LOADS_KEY = "bench:loads"
@@ -42,7 +48,7 @@ _PIXEL = Image.new("RGB", (1, 1))
 
 @dataclass
 class _Result:
-    images: list
+    images: list[Image.Image]
     grid: Image.Image | None
     seed: int
     width: int = 1
@@ -55,7 +61,10 @@ class _Result:
 
 
 class NoopEngine:
-    """Returns at once; records when each run started (Unix time) in Redis when IMAGINE_REDIS_URL is set."""
+    """Returns at once; records when each run started (Unix time) in Redis when IMAGINE_REDIS_URL is set.
+
+    Keeps the engine contract (worker/engine.py); mypy checks it below.
+    """
 
     name, device, dtype, load_seconds = "noop", "cpu", "none", 0.0
 
@@ -71,7 +80,13 @@ class NoopEngine:
             engine.redis.incr(LOADS_KEY)
         return engine
 
-    def run(self, spec, source=None, progress=None, should_cancel=None) -> _Result:
+    def run(
+        self,
+        spec: JobSpec,
+        source: Image.Image | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> _Result:
         now = time.time()
         self.starts.append(time.perf_counter())
         if self.redis is not None:
@@ -88,6 +103,11 @@ class SleepEngine(NoopEngine):
 
     def _work(self) -> None:
         time.sleep(float(os.environ.get("BENCH_SLEEP_S", "0.25")))
+
+
+if TYPE_CHECKING:
+    _noop: EngineClass = NoopEngine
+    _sleep: EngineClass = SleepEngine
 
 
 def spec(i: int) -> JobSpec:
@@ -128,7 +148,7 @@ def overhead(url: str, jobs: int) -> dict[str, float]:
     }
 
 
-def start_workers(url: str, engine: str, count: int, env: dict[str, str]) -> list[subprocess.Popen]:
+def start_workers(url: str, engine: str, count: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
     root = HERE.parent
     base = {k: v for k, v in os.environ.items() if not k.startswith("IMAGINE_")}
     base.update(env, PYTHONPATH=str(root), IMAGINE_REDIS_URL=url, IMAGINE_ENGINE=engine)
@@ -139,7 +159,7 @@ def start_workers(url: str, engine: str, count: int, env: dict[str, str]) -> lis
     ]
 
 
-def stop_workers(workers: list[subprocess.Popen]) -> None:
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
     for w in workers:
         w.terminate()
     for w in workers:
@@ -171,7 +191,7 @@ def latency(url: str, samples: int) -> dict[str, float]:
             queue.enqueue(job)
             while client.llen(STARTS_KEY) <= i:
                 time.sleep(0.0005)
-            job_id, started = client.lindex(STARTS_KEY, i).decode().split()
+            job_id, started = _text(client.lindex(STARTS_KEY, i)).split()
             assert job_id == job.id
             out.append((float(started) - sent) * 1000)
     finally:
@@ -251,6 +271,10 @@ def main() -> int:
     if args.append:
         _append(args.append, text)
     return 0
+
+
+def _text(value: bytes | str | None) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _redis_version() -> str:

@@ -24,6 +24,7 @@ from bot.jobs import JobRecord, JobRecords
 from bot.outbox import DeliveryImpossible, Outbox
 from bot.progress import ProgressEditor, Update
 from bot.result_images import ResultImages
+from worker.engine import ErrorCode
 from worker.events import Event, EventConsumer, EventType
 from worker.queue import JobQueue
 from worker.spec import JobKind
@@ -199,7 +200,8 @@ class Delivery:
 
     async def _failed(self, event: Event, record: JobRecord) -> None:
         reason = str(event.data.get("reason") or "Something went wrong while making your images.")
-        if "expired" in reason:
+        # The code says what happened; the reason is only shown (its wording may change, or mention anything).
+        if event.data.get("code") == ErrorCode.EXPIRED:
             embed = messages.error_embed("Job expired", reason, job_id=record.job_id)
         else:
             embed = messages.internal_error(record.job_id, reason)

@@ -10,8 +10,12 @@
 Steps and guidance are the spec's: the bot (and ``imagine generate``) fill ``spec.steps`` with
 ``steps_for_quality(IMAGINE_STEPS, --quality)`` and ``spec.guidance`` from --stylize, so a kept spec regenerates
 the same pixels even after the settings change. The prompt flags are applied in models/prompting.py (--no, ``::``
-weights, --stylize, --style raw, --chaos), models/sampling.py (--stop) and models/tiling.py (--tile). Out of GPU
-memory, a batch is retried one image at a time before the job fails with an ``EngineError``.
+weights, --stylize, --style raw, --chaos), models/sampling.py (--stop) and models/tiling.py (--tile).
+
+``Engine`` keeps the worker's engine contract (worker/engine.py): it raises the worker's ``Cancelled`` and
+``EngineError(code, message)`` and reports the worker's ``Progress``. Out of GPU memory, a batch is retried one
+image at a time; when even that fails, or memory runs out elsewhere, the job fails with ``EngineError`` code
+``oom``: torch's out-of-memory never reaches the worker.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import torch
 from PIL import Image
@@ -31,12 +36,16 @@ from models.encode import ImageInfo
 from models.grid import make_grid
 from models.preview import projection_for
 from models.prompting import build_conditioning, negative_text
-from models.result import EngineResult, Progress
-from models.sampling import Cancelled, StepHooks
+from models.result import EngineResult
+from models.sampling import StepHooks
 from models.settings import EngineSettings
 from models.tiling import seamless
+from worker.engine import OUT_OF_MEMORY, Cancelled, EngineError, ErrorCode, Progress
 from worker.sizes import DEFAULT_SIZE_STEP, SIZE_STEP
 from worker.spec import JobKind, JobSpec, Strength
+
+if TYPE_CHECKING:
+    from worker.engine import EngineClass
 
 __all__ = ["Cancelled", "Engine", "EngineError", "EngineResult", "Progress"]
 
@@ -47,14 +56,6 @@ VARIATION_STRENGTH = {Strength.STRONG: 0.85, Strength.SUBTLE: 0.5}
 UPSCALE_STRENGTH = {Strength.SUBTLE: 0.25, Strength.CREATIVE: 0.45}
 UPSCALE_FACTOR = 2
 GRID_SIZE = 4
-
-
-class EngineError(Exception):
-    """A job the engine cannot do; ``message`` is safe to show the user."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class Engine:
@@ -71,7 +72,12 @@ class Engine:
         self.base_resolution = model.base_resolution
         self.size_step = SIZE_STEP.get(model.family, DEFAULT_SIZE_STEP)
         self.load_seconds = 0.0
-        self.projection = projection_for(model.family, model.pipe.vae)
+        self.projection = projection_for(model.family, self._pipe.vae)
+
+    @property
+    def _pipe(self) -> Any:
+        # diffusers registers a pipeline's modules (vae, unet, image_processor) at run time, out of mypy's sight.
+        return self.model.pipe
 
     @classmethod
     def load(cls, settings: EngineSettings | None = None) -> Engine:
@@ -93,7 +99,7 @@ class Engine:
         progress: Callable[[Progress], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> EngineResult:
-        """Make a job's images; raises Cancelled, or EngineError with a user-facing message."""
+        """Make a job's images; raises Cancelled, or EngineError with a code and a user-facing message."""
         started = time.perf_counter()
         self._check(spec, source)
         hooks = StepHooks(
@@ -107,7 +113,12 @@ class Engine:
             raise Cancelled()
         logger.info("job %s: %s %sx%s seed %s", spec.id, spec.kind, spec.prompt.width, spec.prompt.height, spec.seed)
         timings: dict[str, float] = {}
-        with torch.inference_mode(), self.placement.autocast(), self._seamless(spec.prompt.tile):
+        with (
+            self._out_of_memory_fails(spec),
+            torch.inference_mode(),
+            self.placement.autocast(),
+            self._seamless(spec.prompt.tile),
+        ):
             strength = strength_for(spec)
             if spec.kind is JobKind.UPSCALE:
                 assert source is not None  # checked in _check
@@ -141,7 +152,7 @@ class Engine:
         clock = time.perf_counter()
         # Always through the text-to-image pipeline: same encoders, and one tokenization path for every job kind.
         cond = build_conditioning(self.model.pipe, spec.prompt, spec.seed, count, self.settings)
-        pipe = self.model.pipe if image is None else self.model.img2img
+        pipe: Any = self.model.pipe if image is None else self.model.img2img
         timings["encode_prompt"] = time.perf_counter() - clock
 
         # 2. Denoise all images in one batch (one image at a time if the batch does not fit on the GPU).
@@ -177,10 +188,10 @@ class Engine:
             lambda rows: self._decode(latents[rows[0] : rows[-1] + 1]), count, f"job {spec.id}: decode", width, height
         )
         timings["decode"] = time.perf_counter() - clock
-        return self.model.pipe.image_processor.postprocess(images, output_type="pil")
+        return self._pipe.image_processor.postprocess(images, output_type="pil")
 
     def _decode(self, latents: torch.Tensor) -> torch.Tensor:
-        vae = self.model.pipe.vae
+        vae = self._pipe.vae
         # An fp16 SDXL VAE overflows to NaN; such VAEs say so with force_upcast, and decode in fp32.
         upcast = vae.dtype == torch.float16 and bool(getattr(vae.config, "force_upcast", False))
         if upcast:
@@ -211,7 +222,7 @@ class Engine:
             return work(list(range(count)))
         except torch.OutOfMemoryError:
             if count == 1:
-                raise EngineError(_oom_message(width, height)) from None
+                raise EngineError(ErrorCode.OOM, _oom_message(width, height)) from None
             logger.warning(
                 "%s: out of memory for %s images at %sx%s; retrying one at a time", stage, count, width, height
             )
@@ -220,33 +231,46 @@ class Engine:
             return torch.cat([work([i]) for i in range(count)])
         except torch.OutOfMemoryError:
             self._free_memory()
-            raise EngineError(_oom_message(width, height)) from None
+            raise EngineError(ErrorCode.OOM, _oom_message(width, height)) from None
 
     # -- checks, context and results --------------------------------------------------------------------------
 
     def _check(self, spec: JobSpec, source: Image.Image | None) -> None:
         wanted = spec.prompt.model
         if wanted is not None and self.settings.aliases.get(wanted, wanted) != self.name:
-            raise EngineError(f"this worker runs model {self.name!r}, not {wanted!r}")
+            raise EngineError(ErrorCode.UNSUPPORTED, f"this worker runs model {self.name!r}, not {wanted!r}")
         if not any(part.weight > 0 for part in spec.prompt.prompts):
-            raise EngineError("a prompt needs at least one part with a positive weight")
+            raise EngineError(ErrorCode.BAD_INPUT, "a prompt needs at least one part with a positive weight")
         needs_source = spec.kind in (JobKind.VARIATION, JobKind.UPSCALE)
         if needs_source and source is None:
-            raise EngineError(f"{spec.kind} jobs need the source image")
+            raise EngineError(ErrorCode.BAD_INPUT, f"{spec.kind} jobs need the source image")
         if not needs_source and source is not None:
-            raise EngineError(f"{spec.kind} jobs take no source image")
-        step = self.model.pipe.vae_scale_factor
+            raise EngineError(ErrorCode.BAD_INPUT, f"{spec.kind} jobs take no source image")
+        step = self._pipe.vae_scale_factor
         if spec.prompt.width % step or spec.prompt.height % step:
-            raise EngineError(f"size {spec.prompt.width}x{spec.prompt.height} is not a multiple of {step} pixels")
+            size = f"{spec.prompt.width}x{spec.prompt.height}"
+            raise EngineError(ErrorCode.BAD_INPUT, f"size {size} is not a multiple of {step} pixels")
+
+    @contextlib.contextmanager
+    def _out_of_memory_fails(self, spec: JobSpec) -> Iterator[None]:
+        """Out of memory where ``_batched`` has no fallback (prompt encoding, MPS): EngineError code ``oom``."""
+        try:
+            yield
+        except RuntimeError as exc:
+            if not is_out_of_memory(exc):
+                raise
+            logger.warning("job %s: out of memory: %s", spec.id, exc)
+            self._free_memory()
+            raise EngineError(ErrorCode.OOM, OUT_OF_MEMORY) from exc
 
     @contextlib.contextmanager
     def _seamless(self, enabled: bool) -> Iterator[None]:
-        with seamless(self.model.pipe.unet, self.model.pipe.vae, enabled=enabled):
+        with seamless(self._pipe.unet, self._pipe.vae, enabled=enabled):
             yield
 
     @contextlib.contextmanager
     def _vae_tiling(self, enabled: bool) -> Iterator[None]:
-        vae = self.model.pipe.vae
+        vae = self._pipe.vae
         if not enabled:
             yield
             return
@@ -323,3 +347,15 @@ def _even_size(width: int, height: int, multiple: int = 8) -> tuple[int, int]:
 
 def _oom_message(width: int, height: int) -> str:
     return f"out of GPU memory at {width}x{height}, even one image at a time; try a smaller size or lower --quality"
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is the accelerator running out of memory (MPS reports it as a plain RuntimeError)."""
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    )
+
+
+if TYPE_CHECKING:
+    # mypy holds Engine (and, through load(), its instances and results) to the worker's contract.
+    _contract: EngineClass = Engine

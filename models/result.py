@@ -1,4 +1,4 @@
-"""What the engine hands back: progress reports while it works, and the finished images."""
+"""What the engine hands back: the finished images (progress reports are the worker's ``Progress``)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,6 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from models.encode import DISCORD_LIMIT, ImageInfo, encode_image
-
-
-@dataclass
-class Progress:
-    """One denoising step done: ``step`` of ``total``; ``preview`` every ``preview_every`` steps, else None."""
-
-    step: int
-    total: int
-    preview: Image.Image | None = None
 
 
 @dataclass

@@ -16,11 +16,7 @@ from typing import Any
 import torch
 
 from models.preview import Projection
-from models.result import Progress
-
-
-class Cancelled(Exception):
-    """The job was cancelled between two denoising steps."""
+from worker.engine import Cancelled, Progress
 
 
 @dataclass

@@ -42,7 +42,7 @@ def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 class EmbeddedRedis:
@@ -54,8 +54,11 @@ class EmbeddedRedis:
 
     def __init__(self, port: int | None = None, directory: Path | None = None, persist: bool = False):
         self.port = port or free_port()
-        self._tmp = None if directory else tempfile.TemporaryDirectory(prefix="imagine-redis-")
-        self.directory = Path(directory or self._tmp.name)
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if directory is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="imagine-redis-")
+            directory = Path(self._tmp.name)
+        self.directory = Path(directory)
         self.persist = persist
         self.binary = find_server_binary()
         self._process: subprocess.Popen[bytes] | None = None

@@ -23,7 +23,9 @@ from worker import keys
 if TYPE_CHECKING:
     import redis
     import redis.asyncio
+    from redis.typing import EncodableT, FieldT, KeyT, StreamIdT
 
+    from worker.engine import ErrorCode
     from worker.spec import Requester
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ return false
 
 @dataclass(frozen=True)
 class Event:
-    """One entry of the stream. ``data`` holds the type's fields (percent, files, reason...)."""
+    """One entry of the stream. ``data`` holds the type's fields (percent, files, reason, code...)."""
 
     type: EventType
     job_id: str
@@ -107,6 +109,11 @@ def make_event(kind: EventType, job_id: str, requester: Requester | None, data: 
     return Event(kind, job_id, requester.user_id, requester.channel_id, requester.guild_id, data or {})
 
 
+def failure(code: ErrorCode, reason: str) -> dict[str, Any]:
+    """A ``failed`` event's data: ``reason`` to show the user, ``code`` for programs (the bot) to act on."""
+    return {"reason": reason, "code": str(code)}
+
+
 class EventLog:
     """Appends events to the stream (synchronous: used by the enqueuer and the workers)."""
 
@@ -120,7 +127,8 @@ class EventLog:
         """Append a non-terminal event; returns its stream id."""
         if event.terminal:
             raise ValueError("terminal events go through finish(), which writes them once")
-        stream_id = self.connection.xadd(keys.EVENTS, event.fields(), maxlen=self.maxlen, approximate=True)
+        fields: dict[FieldT, EncodableT] = dict(event.fields().items())
+        stream_id = self.connection.xadd(keys.EVENTS, fields, maxlen=self.maxlen, approximate=True)
         return _text(stream_id)
 
     def finish(self, event: Event) -> bool:
@@ -146,8 +154,9 @@ class EventLog:
 
     def history(self, job_id: str | None = None, count: int = 10_000) -> list[Event]:
         """Events still in the stream, oldest first (optionally one job's): for tests and tools."""
-        entries = self.connection.xrange(keys.EVENTS, count=count)
-        events = [Event.from_fields(sid, raw) for sid, raw in entries]
+        entries = self.connection.xrange(keys.EVENTS, count=count) or []
+        # redis-py's types allow a missing id or fields; XRANGE returns neither.
+        events = [Event.from_fields(sid, raw) for sid, raw in entries if sid is not None and raw is not None]
         return [e for e in events if job_id is None or e.job_id == job_id]
 
 
@@ -197,7 +206,7 @@ class EventConsumer:
     async def read(self, count: int = 100, block_ms: int | None = 5_000) -> list[Event]:
         """Events for this consumer: first its own pending ones (after a restart), then new ones."""
         while self._pending_cursor is not None:
-            stream = {self.stream: self._pending_cursor}
+            stream: dict[KeyT, StreamIdT] = {self.stream: self._pending_cursor}
             entries = _entries(await self.connection.xreadgroup(self.group, self.name, stream, count=count))
             if not entries:
                 self._pending_cursor = None

@@ -96,7 +96,14 @@ class Admission:
     def admit(self, user_id: int, job_id: str) -> None:
         """Take a slot for the job, or raise LimitError. Admitting the same job twice is harmless."""
         now = time.time()
-        args = [job_id, now, now + self.limits.slot_ttl_s, self.limits.per_user, self.limits.queue_cap, RQ_JOB_PREFIX]
+        args: list[str | float] = [
+            job_id,
+            now,
+            now + self.limits.slot_ttl_s,
+            self.limits.per_user,
+            self.limits.queue_cap,
+            RQ_JOB_PREFIX,
+        ]
         verdict = self._admit(keys=[keys.user_jobs(user_id), keys.INFLIGHT], args=args)
         verdict = verdict.decode() if isinstance(verdict, bytes) else verdict
         if verdict == Rejection.QUEUE_FULL:

@@ -32,7 +32,8 @@ from rq.serializers import JSONSerializer
 from rq.worker import SimpleWorker, WorkerStatus
 
 from worker import metrics, tasks
-from worker.events import EventType, make_event
+from worker.engine import EngineClass, EngineProtocol, ErrorCode
+from worker.events import EventType, failure, make_event
 from worker.queue import rq_queue
 from worker.recovery import LostJobs
 from worker.settings import QueueSettings
@@ -63,7 +64,7 @@ class ImagineWorker(SimpleWorker):
 
     def run_maintenance_tasks(self) -> None:
         """RQ's registry cleanup (abandoned jobs), then jobs lost between dequeue and start."""
-        super().run_maintenance_tasks()
+        super().run_maintenance_tasks()  # type: ignore[no-untyped-call]  # RQ 3.0 leaves it unannotated
         try:
             self.lost_jobs.sweep()
         except redis.exceptions.RedisError as exc:
@@ -97,8 +98,8 @@ def on_job_failure(job: Job, exc_type: type[BaseException] | None, exc_value: An
     run_job turns every expected error into its own terminal event, so this sees what escaped it: a worker
     that died mid-job (AbandonedJobError, from registry cleanup, in whichever worker runs it), a forced
     shutdown, or Redis failing while the job reported. A job with retries left is run again (at the front
-    of its queue); otherwise the user gets a clear reason and the slot is freed. Returns True so other
-    handlers still run.
+    of its queue); otherwise the user gets a clear reason (code worker_died, or internal) and the slot is freed.
+    Returns True so other handlers still run.
     """
     kind = _kind(job)
     if job.retries_left:
@@ -110,12 +111,15 @@ def on_job_failure(job: Job, exc_type: type[BaseException] | None, exc_value: An
     except (JobSpecError, IndexError, TypeError):
         log.error("job %s: %s, and its spec is unreadable", job.id, _what(exc_type))
         return True
-    reason = WORKER_DIED if exc_type is AbandonedJobError else tasks.INTERNAL_ERROR
+    if exc_type is AbandonedJobError:
+        data = failure(ErrorCode.WORKER_DIED, WORKER_DIED)
+    else:
+        data = failure(ErrorCode.INTERNAL, tasks.INTERNAL_ERROR)
     metrics.JOBS.labels(spec.kind, "lost").inc()
     log.error("job %s: %s and no retries are left; failing it", job.id, _what(exc_type))
     rt = tasks.current_runtime()
     rt.admission.release(spec.requester.user_id, spec.id)
-    rt.events.finish(make_event(EventType.FAILED, spec.id, spec.requester, {"reason": reason}))
+    rt.events.finish(make_event(EventType.FAILED, spec.id, spec.requester, data))
     return True
 
 
@@ -134,19 +138,20 @@ def _what(exc_type: type[BaseException] | None) -> str:
     return f"it raised {exc_type.__name__ if exc_type else 'an unknown error'}"
 
 
-def import_engine_class(path: str) -> Any:
-    """The engine class named "module:Class" (or "module.Class")."""
+def import_engine_class(path: str) -> EngineClass:
+    """The engine class named "module:Class" (or "module.Class"), trusted to keep worker.engine's contract."""
     module_name, sep, attr = path.partition(":")
     if not sep:
         module_name, _, attr = path.rpartition(".")
-    return getattr(importlib.import_module(module_name), attr)
+    engine_class: EngineClass = getattr(importlib.import_module(module_name), attr)
+    return engine_class
 
 
 class EngineLoadError(RuntimeError):
     """The engine could not be imported or loaded; the message says which and why."""
 
 
-def load_engine(settings: QueueSettings) -> Any:
+def load_engine(settings: QueueSettings) -> EngineProtocol:
     """Load the engine once for this process, logging what was loaded and how long it took.
 
     Raises EngineLoadError.
@@ -156,15 +161,9 @@ def load_engine(settings: QueueSettings) -> Any:
         engine = import_engine_class(settings.engine).load()
     except Exception as exc:
         raise EngineLoadError(f"could not load engine {settings.engine}: {exc}") from exc
-    seconds = getattr(engine, "load_seconds", None) or time.monotonic() - started
+    seconds = engine.load_seconds or time.monotonic() - started
     metrics.MODEL_LOAD_SECONDS.set(seconds)
-    log.info(
-        "engine loaded: model %s on %s (%s) in %.1f s",
-        getattr(engine, "name", "?"),
-        getattr(engine, "device", "?"),
-        getattr(engine, "dtype", "?"),
-        seconds,
-    )
+    log.info("engine loaded: model %s on %s (%s) in %.1f s", engine.name, engine.device, engine.dtype, seconds)
     return engine
 
 
@@ -173,7 +172,7 @@ def serve(
     modes: list[Mode] | None = None,
     burst: bool = False,
     name: str | None = None,
-    engine: Any = None,
+    engine: EngineProtocol | None = None,
 ) -> int:
     """Load the engine (unless given), then work the queues (fast first); returns the jobs processed.
 
@@ -199,7 +198,7 @@ def serve(
             try:
                 worker = _rq_worker(connection, modes, settings, f"{name}-{generation}" if name else None)
                 # RQ pins its logger to INFO at import; follow the level this process configured instead.
-                worker.work(burst=burst, logging_level=logging.getLogger().getEffectiveLevel())
+                worker.work(burst=burst, logging_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()))
                 backoff = 1.0
             except redis.exceptions.RedisError as exc:
                 log.warning("worker: lost Redis (%s: %s)", type(exc).__name__, exc)
@@ -229,7 +228,7 @@ def _rq_worker(connection: Any, modes: list[Mode], settings: QueueSettings, name
         worker_ttl=max(60, settings.heartbeat_s * 2),
         log_job_description=False,
     )
-    worker.push_exc_handler(on_job_failure)
+    worker.push_exc_handler(on_job_failure)  # type: ignore[no-untyped-call]  # RQ 3.0 leaves it unannotated
     return worker
 
 

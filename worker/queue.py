@@ -20,7 +20,8 @@ from rq.rate_limit import RateLimit, RateLimitRegistry
 from rq.serializers import JSONSerializer
 
 from worker import keys
-from worker.events import EventLog, EventType, make_event
+from worker.engine import ErrorCode
+from worker.events import EventLog, EventType, failure, make_event
 from worker.limits import Admission, LimitError, Limits
 from worker.settings import QueueSettings
 from worker.spec import JobSpec, JobSpecError, Mode
@@ -128,10 +129,11 @@ class JobQueue:
         except Exception:
             log.exception("job %s: could not be queued", spec.id)
             self.admission.release(user_id, spec.id)
-            reason = {"reason": "The job could not be queued. Please try again."}
+            reason = "The job could not be queued. Please try again."
+            data = failure(ErrorCode.INTERNAL, reason)
             with contextlib.suppress(redis.exceptions.RedisError):
-                self.events.finish(make_event(EventType.FAILED, spec.id, spec.requester, reason))
-            raise EnqueueError(reason["reason"], "unavailable") from None
+                self.events.finish(make_event(EventType.FAILED, spec.id, spec.requester, data))
+            raise EnqueueError(reason, "unavailable") from None
         position = self.position(spec.id)
         log.info("job %s: queued (%s, %s ahead)", spec.id, position.state, position.ahead)
         return position
@@ -154,7 +156,7 @@ class JobQueue:
         """Where the job stands now; fast jobs are always served before relax ones."""
         outcome = self.events.outcome(job_id)
         if outcome is not None:
-            return Position(_TERMINAL.get(outcome.get("status"), JobState.UNKNOWN))
+            return Position(_TERMINAL.get(str(outcome.get("status")), JobState.UNKNOWN))
         try:
             job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
         except NoSuchJobError:
@@ -162,7 +164,7 @@ class JobQueue:
         status = job.get_status()
         if status == JobStatus.QUEUED:
             ahead = self.connection.lpos(Queue.redis_queue_namespace_prefix + job.origin, job_id)
-            if ahead is None:  # between the queue list and a worker: about to start
+            if not isinstance(ahead, int):  # None: between the queue list and a worker, about to start
                 return Position(JobState.QUEUED, 0)
             if job.origin == keys.QUEUE_NAMES[Mode.RELAX]:
                 ahead += self.queues[Mode.FAST].count
@@ -170,7 +172,7 @@ class JobQueue:
         if status == JobStatus.RATE_LIMITED and job.rate_limit_key:
             registry = RateLimitRegistry(job.rate_limit_key, self.connection)
             rank = self.connection.zrank(registry.rate_limited_key, job_id)
-            return Position(JobState.WAITING, rank)
+            return Position(JobState.WAITING, rank if isinstance(rank, int) else None)
         if status == JobStatus.STARTED:
             return Position(JobState.RUNNING)
         if status == JobStatus.CANCELED:
@@ -193,7 +195,7 @@ class JobQueue:
             raise EnqueueError("Only the person who started a job can cancel it.", "not_owner")
         outcome = self.events.outcome(job_id)
         if outcome is not None:
-            return _TERMINAL.get(outcome.get("status"), JobState.UNKNOWN)
+            return _TERMINAL.get(str(outcome.get("status")), JobState.UNKNOWN)
         # The flag first: a worker that takes the job from now on sees it before running anything.
         self.connection.set(keys.cancel(job_id), "1", ex=self.settings.spec_ttl_s)
         try:

@@ -45,7 +45,7 @@ class LostJobs:
 
     def sweep(self) -> list[str]:
         """One pass; returns the ids pushed back onto their queues."""
-        job_ids = [j.decode() for j in self.connection.zrange(keys.INFLIGHT, 0, -1)]
+        job_ids = [j.decode() if isinstance(j, bytes) else str(j) for j in self.connection.zrange(keys.INFLIGHT, 0, -1)]
         with self.connection.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
                 pipe.hmget(Job.key_for(job_id), "status", "origin")

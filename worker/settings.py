@@ -16,7 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     import redis
-    import redis.asyncio
+
+    # Aliased: inside QueueSettings the name ``redis`` is the method below, not the package.
+    from redis.asyncio import Redis as AsyncRedis
 
 
 class StoreKind(StrEnum):
@@ -94,12 +96,12 @@ class QueueSettings(BaseSettings):
         """A binary-safe client, as RQ needs (no decode_responses)."""
         import redis as redis_sync
 
-        kwargs = {"password": pw} if (pw := self._password()) else {}
-        return redis_sync.Redis.from_url(self.redis_url, health_check_interval=30, **kwargs)
+        # A password in the URL wins over redis_password (redis-py lets URL options override keywords).
+        return redis_sync.Redis.from_url(self.redis_url, health_check_interval=30, password=self._password())
 
-    def redis_async(self) -> redis.asyncio.Redis:
+    def redis_async(self) -> AsyncRedis:
         """An asyncio client for the bot's event consumer."""
         import redis.asyncio as redis_async
 
-        kwargs = {"password": pw} if (pw := self._password()) else {}
-        return redis_async.Redis.from_url(self.redis_url, health_check_interval=30, **kwargs)
+        # A password in the URL wins over redis_password (redis-py lets URL options override keywords).
+        return redis_async.Redis.from_url(self.redis_url, health_check_interval=30, password=self._password())

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from worker.engine import EngineError, EngineProtocol, ErrorCode
 from worker.images import ImageInputError, open_image
 from worker.queue import load_spec
 from worker.spec import JobKind, JobSpec
@@ -31,12 +32,8 @@ SOURCE_KINDS = frozenset({JobKind.VARIATION, JobKind.UPSCALE})
 MAX_DEPTH = 4
 
 
-class SourceError(Exception):
-    """The source image cannot be had; ``message`` is safe to show the user."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class SourceError(EngineError):
+    """The source image cannot be had: ``code`` expired (or bad_input), ``message`` is safe to show the user."""
 
 
 # The engine writes a cell as PNG, or WebP/JPEG when PNG would exceed Discord's upload limit.
@@ -54,11 +51,14 @@ def load_source(
     spec: JobSpec,
     store: ResultStore,
     connection: redis.Redis,
-    engine: Any,
+    engine: EngineProtocol,
     should_cancel: Callable[[], bool] | None = None,
     depth: int = 0,
 ) -> Image.Image:
-    """The parent image a follow-up starts from; raises SourceError when it is gone for good."""
+    """The parent image a follow-up starts from; raises SourceError when it is gone for good.
+
+    Regenerating it runs the engine, which may raise Cancelled or EngineError as for any job.
+    """
     parent = spec.parent
     if parent is None:
         raise ValueError(f"job {spec.id} is not a follow-up")
@@ -71,9 +71,10 @@ def load_source(
             raise SourceError(exc.message) from exc
     parent_spec = load_spec(connection, parent.job_id)
     if parent_spec is None:
-        raise SourceError("The original job has expired; run /imagine again.")
+        raise SourceError(ErrorCode.EXPIRED, "The original job has expired; run /imagine again.")
     if depth >= MAX_DEPTH:
-        raise SourceError("The original image has expired and is too many steps away to rebuild; run /imagine again.")
+        reason = "The original image has expired and is too many steps away to rebuild; run /imagine again."
+        raise SourceError(ErrorCode.EXPIRED, reason)
     log.info("job %s: source %s/%d expired, regenerating it from its spec", spec.id, parent.job_id, parent.index)
     grand_source = None
     if parent_spec.parent is not None:
@@ -82,5 +83,5 @@ def load_source(
     for name, blob in result.files().items():
         store.put(parent.job_id, name, blob)
     if parent.index > len(result.images):
-        raise SourceError(f"The original job has no image {parent.index}.")
+        raise SourceError(ErrorCode.BAD_INPUT, f"The original job has no image {parent.index}.")
     return result.images[parent.index - 1]

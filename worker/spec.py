@@ -11,13 +11,19 @@ import itertools
 import secrets
 import uuid
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 SPEC_VERSION = 1
 
 MAX_SEED = 2**32 - 1
+
+# --quality's values. PEP 586 allows no float literals, so mypy is shown a float; pydantic checks the Literal.
+if TYPE_CHECKING:
+    Quality = float
+else:
+    Quality = Literal[0.25, 0.5, 1.0, 2.0]
 
 
 class JobSpecError(ValueError):
@@ -79,7 +85,7 @@ class PromptFields(_Strict):
     stylize: int = Field(default=100, ge=0, le=1000)
     chaos: int = Field(default=0, ge=0, le=100)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    quality: Literal[0.25, 0.5, 1.0, 2.0] = 1.0
+    quality: Quality = 1.0
     stop: int = Field(default=100, ge=10, le=100)
     tile: bool = False
     repeat: int = Field(default=1, ge=1, le=4)

@@ -67,7 +67,9 @@ class RedisStore:
 
     def get(self, job_id: str, name: str) -> bytes | None:
         ref(job_id, name)
-        return self.connection.get(keys.image(job_id, name))
+        data = self.connection.get(keys.image(job_id, name))
+        # A client made with decode_responses would answer str; settings.redis() answers bytes, as RQ needs.
+        return data.encode() if isinstance(data, str) else data
 
 
 class DirectoryStore:

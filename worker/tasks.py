@@ -2,8 +2,10 @@
 
 It runs inside ``imagine worker`` (worker.process), which loads the engine once and installs a Runtime here
 before taking jobs. Every expected outcome ends in exactly one terminal event (done, failed, cancelled)
-written once per job id, so a job run twice after a worker died neither repeats nor loses its result. Errors
-reach the user as a short reason; tracebacks stay in the worker log.
+written once per job id, so a job run twice after a worker died neither repeats nor loses its result. A failure
+reaches the user as a short ``reason`` beside a machine-readable ``code`` (worker.engine.ErrorCode); tracebacks
+stay in the worker log. The engine is held to the contract in worker/engine.py: its Cancelled and EngineError are
+caught by type, nothing is recognised by its name or message.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import contextlib
 import io
 import json
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,9 +23,10 @@ from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
 from worker import keys, metrics
-from worker.events import Event, EventLog, EventType, make_event
+from worker.engine import Cancelled, EngineError, EngineProtocol, ErrorCode, Progress
+from worker.events import EventLog, EventType, failure, make_event
 from worker.limits import Admission, Limits
-from worker.sources import SOURCE_KINDS, SourceError, load_source
+from worker.sources import SOURCE_KINDS, load_source
 from worker.spec import JobSpec, JobSpecError, Requester
 from worker.store import ResultStore, open_store
 
@@ -34,30 +36,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "Something went wrong while making your images. Please try again."
-OUT_OF_MEMORY = "The image was too large for the GPU's memory, even after falling back. Try a smaller size."
-
-
-class _NoSuchError(Exception):
-    """Stands in for an engine exception type the engine's module does not define."""
 
 
 @dataclass
 class Runtime:
     """What jobs in this process share: the loaded engine and the Redis-side helpers."""
 
-    engine: Any
+    engine: EngineProtocol
     settings: QueueSettings
     connection: redis.Redis
     store: ResultStore
     events: EventLog
     admission: Admission
-    cancelled_error: type[BaseException]
-    engine_error: type[Exception]
 
     @classmethod
-    def create(cls, engine: Any, settings: QueueSettings, connection: redis.Redis) -> Runtime:
-        """Wire the helpers; the engine's Cancelled and EngineError come from the engine's own module."""
-        module = sys.modules.get(type(engine).__module__)
+    def create(cls, engine: EngineProtocol, settings: QueueSettings, connection: redis.Redis) -> Runtime:
+        """Wire the helpers around the loaded engine."""
         limits = Limits(settings.concurrent_limit, settings.queued_limit, settings.queue_cap, settings.slot_ttl_s)
         return cls(
             engine=engine,
@@ -66,8 +60,6 @@ class Runtime:
             store=open_store(settings, connection),
             events=EventLog(connection, settings.events_maxlen, settings.spec_ttl_s),
             admission=Admission(connection, limits),
-            cancelled_error=getattr(module, "Cancelled", _NoSuchError),
-            engine_error=getattr(module, "EngineError", _NoSuchError),
         )
 
 
@@ -96,9 +88,9 @@ class ProgressReporter:
         self.last_sent = 0.0
         self.last_percent = -1
 
-    def __call__(self, progress: Any) -> None:
+    def __call__(self, progress: Progress) -> None:
         percent = int(100 * progress.step / max(1, progress.total))
-        preview = getattr(progress, "preview", None)
+        preview = progress.preview
         due = time.monotonic() - self.last_sent >= self.rt.settings.progress_interval_s
         if preview is None and (not due or percent == self.last_percent):
             return
@@ -169,21 +161,17 @@ def _generate(rt: Runtime, spec: JobSpec, cancel: CancelCheck, started: float) -
             source = load_source(spec, rt.store, rt.connection, rt.engine, cancel)
         result = rt.engine.run(spec, source=source, progress=ProgressReporter(rt, spec), should_cancel=cancel)
         refs = [rt.store.put(spec.id, name, blob) for name, blob in result.files().items()]
-    except rt.cancelled_error:
+    except Cancelled:
         return _finish(rt, spec, EventType.CANCELLED, {"reason": "cancelled"})
-    except rt.engine_error as exc:
-        return _fail(rt, spec, getattr(exc, "message", None) or str(exc))
-    except SourceError as exc:
-        return _fail(rt, spec, exc.message)
+    except EngineError as exc:  # the engine's, or a SourceError (the follow-up's source is gone)
+        return _fail(rt, spec, exc.code, exc.message)
     except JobTimeoutException:
         log.warning("job %s: timed out after %d s", spec.id, rt.settings.job_timeout_s)
-        return _fail(rt, spec, f"The job took longer than {rt.settings.job_timeout_s} seconds and was stopped.")
-    except Exception as exc:
-        if type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower():
-            log.warning("job %s: out of memory: %s", spec.id, exc)
-            return _fail(rt, spec, OUT_OF_MEMORY)
+        reason = f"The job took longer than {rt.settings.job_timeout_s} seconds and was stopped."
+        return _fail(rt, spec, ErrorCode.TIMEOUT, reason)
+    except Exception:
         log.exception("job %s: failed", spec.id)
-        return _fail(rt, spec, INTERNAL_ERROR)
+        return _fail(rt, spec, ErrorCode.INTERNAL, INTERNAL_ERROR)
     data = {
         "files": refs,
         "seed": result.seed,
@@ -204,8 +192,8 @@ def _finish(rt: Runtime, spec: JobSpec, kind: EventType, data: dict[str, Any]) -
     return {"status": str(kind), **data}
 
 
-def _fail(rt: Runtime, spec: JobSpec, reason: str) -> dict[str, Any]:
-    return _finish(rt, spec, EventType.FAILED, {"reason": reason})
+def _fail(rt: Runtime, spec: JobSpec, code: ErrorCode, reason: str) -> dict[str, Any]:
+    return _finish(rt, spec, EventType.FAILED, failure(code, reason))
 
 
 def _reject(rt: Runtime, spec_json: str, reason: str) -> dict[str, Any]:
@@ -225,9 +213,6 @@ def _reject(rt: Runtime, spec_json: str, reason: str) -> dict[str, Any]:
         rt.admission.release(requester.user_id, job_id)
     log.warning("job %s: rejected: %s", job_id, reason)
     metrics.JOBS.labels(raw.get("kind") if isinstance(raw.get("kind"), str) else "unknown", EventType.FAILED).inc()
-    rt.events.finish(
-        Event(EventType.FAILED, job_id, data={"reason": reason})
-        if requester is None
-        else make_event(EventType.FAILED, job_id, requester, {"reason": reason})
-    )
-    return {"status": "failed", "reason": reason}
+    data = failure(ErrorCode.BAD_INPUT, reason)
+    rt.events.finish(make_event(EventType.FAILED, job_id, requester, data))
+    return {"status": "failed", **data}

@@ -15,6 +15,7 @@ from bot.delivery import Delivery
 from bot.jobs import JobRecord, JobRecords
 from bot.result_images import ResultImages
 from worker.embedded_redis import EmbeddedRedis
+from worker.engine import ErrorCode
 from worker.events import Event, EventConsumer, EventLog, EventType
 from worker.settings import QueueSettings
 from worker.spec import JobKind
@@ -43,6 +44,7 @@ class _Outbox:
     def __init__(self, fail_first: int = 0) -> None:
         self.posts: list[dict[str, Any]] = []
         self.deleted: list[int] = []
+        self.edits: list[dict[str, Any]] = []
         self.fail_first = fail_first
 
     async def send(self, record: JobRecord, **kwargs: Any) -> Any:
@@ -58,7 +60,7 @@ class _Outbox:
         self.deleted.append(message_id)
 
     async def edit(self, record: JobRecord, message_id: int, **kwargs: Any) -> None:
-        pass
+        self.edits.append(kwargs)
 
 
 def _delivery(url: str, outbox: _Outbox, consumer: EventConsumer | None = None) -> Delivery:
@@ -88,11 +90,12 @@ async def _deliver_all(outbox: _Outbox, url: str) -> None:
             await consumer.ack(event)
 
 
-def _setup(sync_redis: redis.Redis) -> None:
+def _setup(sync_redis: redis.Redis, event: Event | None = None) -> None:
+    """A job shown as message 77, and its terminal event (by default done, with a grid in the store)."""
     record = JobRecord(job_id=JOB, kind=JobKind.IMAGINE, user_id=1, channel_id=2, prompt="fox", message_id=77)
     sync_redis.set(f"imagine:bot:job:{JOB}", record.model_dump_json())
     RedisStore(sync_redis, 60).put(JOB, "grid.png", PNG)
-    EventLog(sync_redis).finish(Event(EventType.DONE, JOB, 1, 2, None, {"files": [f"{JOB}/grid.png"]}))
+    EventLog(sync_redis).finish(event or Event(EventType.DONE, JOB, 1, 2, None, {"files": [f"{JOB}/grid.png"]}))
 
 
 def test_done_event_seen_twice_posts_once(sync_redis: redis.Redis, server: EmbeddedRedis) -> None:
@@ -119,3 +122,24 @@ def test_transient_failure_is_retried_not_lost(sync_redis: redis.Redis, server: 
     assert outbox.posts == [] and sync_redis.xpending("imagine:events", "bot")["pending"] == 1
     asyncio.run(_deliver_all(outbox, server.url))  # a new process, same consumer name
     assert len(outbox.posts) == 1 and sync_redis.xpending("imagine:events", "bot")["pending"] == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "title"),
+    [
+        ({"reason": "The original job has expired; run /imagine again.", "code": ErrorCode.EXPIRED}, "Job expired"),
+        ({"reason": "The original image is gone.", "code": ErrorCode.EXPIRED}, "Job expired"),
+        ({"reason": "Your coupon has expired, says the prompt.", "code": ErrorCode.BAD_INPUT}, "Internal error"),
+        ({"reason": "The original job has expired; run /imagine again."}, "Internal error"),
+    ],
+)
+def test_failed_job_shows_job_expired_by_its_code(
+    sync_redis: redis.Redis, server: EmbeddedRedis, data: dict[str, str], title: str
+) -> None:
+    """A failed job is shown as "Job expired" when its code is expired, whatever its reason says, and only then."""
+    outbox = _Outbox()
+    _setup(sync_redis, Event(EventType.FAILED, JOB, 1, 2, None, data))
+    asyncio.run(_deliver_all(outbox, server.url))
+    assert len(outbox.edits) == 1
+    embed = outbox.edits[0]["embed"]
+    assert (embed.title, embed.description) == (title, data["reason"])

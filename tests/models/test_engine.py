@@ -9,6 +9,7 @@ import pytest
 
 from models.engine import Engine, EngineError
 from tests.models.conftest import SIZE, distance, make_spec, pixels, tiny_settings
+from worker.engine import ErrorCode
 from worker.spec import JobKind
 
 
@@ -67,15 +68,17 @@ def test_stage_timings_are_reported(engine: Engine) -> None:
 
 
 def test_a_job_for_another_model_is_refused(engine: Engine) -> None:
-    """A spec naming a model this worker does not run fails with a user-facing EngineError."""
-    with pytest.raises(EngineError, match="not 'sdxl'"):
+    """A spec naming a model this worker does not run fails with a user-facing EngineError, code unsupported."""
+    with pytest.raises(EngineError, match="not 'sdxl'") as info:
         engine.run(make_spec(model="sdxl"))
+    assert info.value.code is ErrorCode.UNSUPPORTED
 
 
 def test_sizes_must_fit_the_vae(engine: Engine) -> None:
-    """Sizes that are not multiples of the VAE factor are refused, not silently rounded."""
-    with pytest.raises(EngineError, match="multiple of 8"):
+    """Sizes that are not multiples of the VAE factor are refused (code bad_input), not silently rounded."""
+    with pytest.raises(EngineError, match="multiple of 8") as info:
         engine.run(make_spec(width=60))
+    assert info.value.code is ErrorCode.BAD_INPUT
 
 
 def test_sdxl_variation_and_empty_negative(sdxl_dir: Path) -> None:
@@ -93,9 +96,10 @@ def test_sdxl_variation_and_empty_negative(sdxl_dir: Path) -> None:
 
 
 def test_a_prompt_of_only_negative_weights_is_refused(engine: Engine) -> None:
-    """With nothing to aim for (all weights negative) the job fails with a user-facing error."""
-    with pytest.raises(EngineError, match="positive weight"):
+    """With nothing to aim for (all weights negative) the job fails with a user-facing error, code bad_input."""
+    with pytest.raises(EngineError, match="positive weight") as info:
         engine.run(make_spec([("a fox", -1.0)]))
+    assert info.value.code is ErrorCode.BAD_INPUT
 
 
 def test_one_batched_run_with_batched_guidance(make_engine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ from PIL import Image
 
 from models.engine import UPSCALE_STRENGTH, VARIATION_STRENGTH, Engine, EngineError
 from tests.models.conftest import SIZE, distance, make_spec
+from worker.engine import ErrorCode
 from worker.spec import JobKind, Strength
 
 
@@ -75,14 +76,16 @@ def test_large_upscales_decode_in_tiles(make_engine, source: Image.Image, monkey
 @pytest.mark.parametrize("kind", [JobKind.VARIATION, JobKind.UPSCALE])
 def test_follow_ups_need_a_source(engine: Engine, kind: JobKind) -> None:
     """Variations and upscales without a source image fail with a user-facing error."""
-    with pytest.raises(EngineError, match="source image"):
+    with pytest.raises(EngineError, match="source image") as info:
         engine.run(make_spec(kind=kind, strength=Strength.SUBTLE))
+    assert info.value.code is ErrorCode.BAD_INPUT
 
 
 def test_imagine_takes_no_source(engine: Engine, source: Image.Image) -> None:
     """Passing a source to an imagine job is a mistake, reported rather than ignored."""
-    with pytest.raises(EngineError, match="no source"):
+    with pytest.raises(EngineError, match="no source") as info:
         engine.run(make_spec(), source=source)
+    assert info.value.code is ErrorCode.BAD_INPUT
 
 
 def test_tiled_textures_are_not_vae_tiled(make_engine, source: Image.Image, monkeypatch: pytest.MonkeyPatch) -> None:

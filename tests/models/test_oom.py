@@ -1,4 +1,8 @@
-"""Out of GPU memory: a batch of four is retried one image at a time before failing with a clear message."""
+"""Out of GPU memory: a batch of four is retried one image at a time before failing with a clear message.
+
+Whatever runs out of memory, what leaves the engine is the worker's EngineError with code ``oom``, never torch's
+error: the worker does not know torch.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ import numpy as np
 import pytest
 import torch
 
+import models.engine
 from models.engine import Engine, EngineError
 from tests.models.conftest import distance, make_spec
+from worker.engine import OUT_OF_MEMORY, ErrorCode
 
 
 def _oom_when_batched(engine: Engine, monkeypatch: pytest.MonkeyPatch, limit: int) -> list[int]:
@@ -41,10 +47,43 @@ def test_oom_falls_back_to_one_image_at_a_time(make_engine: Callable[..., Engine
 
 
 def test_oom_even_one_at_a_time_is_a_clear_error(make_engine: Callable[..., Engine], monkeypatch) -> None:
-    """When even one image does not fit, the job fails with a user-facing EngineError naming the size."""
+    """When even one image does not fit, the job fails with a user-facing EngineError (code oom) naming the size."""
     engine = make_engine()
     _oom_when_batched(engine, monkeypatch, limit=0)
-    with pytest.raises(EngineError, match=r"out of GPU memory at 64x64"):
+    with pytest.raises(EngineError, match=r"out of GPU memory at 64x64") as info:
+        engine.run(make_spec())
+    assert info.value.code is ErrorCode.OOM
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+        RuntimeError("MPS backend out of memory (MPS allocated: 9.00 GB)"),
+    ],
+)
+def test_oom_outside_the_fallback_is_an_engine_error(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, error: RuntimeError
+) -> None:
+    """Out of memory where no fallback exists (prompt encoding), CUDA's or MPS's, leaves as EngineError code oom."""
+
+    def encode(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(models.engine, "build_conditioning", encode)
+    with pytest.raises(EngineError) as info:
+        engine.run(make_spec())
+    assert (info.value.code, info.value.message) == (ErrorCode.OOM, OUT_OF_MEMORY)
+
+
+def test_other_runtime_errors_are_not_called_oom(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A RuntimeError that is not about memory leaves the engine unchanged (the worker reports it as internal)."""
+
+    def encode(*args, **kwargs):
+        raise RuntimeError("expected scalar type Half but found Float")
+
+    monkeypatch.setattr(models.engine, "build_conditioning", encode)
+    with pytest.raises(RuntimeError, match="scalar type"):
         engine.run(make_spec())
 
 

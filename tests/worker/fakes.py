@@ -1,8 +1,9 @@
-"""Fake engines with the real engine's interface, importable by worker subprocesses (PYTHONPATH=repo).
+"""Fake engines keeping the engine contract (worker/engine.py), importable by worker subprocesses (PYTHONPATH=repo).
 
 Pictures are tiny solid colours derived from (seed, cell), so they are deterministic; a variation takes the
 colour of its source, which lets a test see which source a job used. Prompts steer failures: "engine-error"
-raises EngineError, "crash" raises RuntimeError, "oom" raises an OutOfMemoryError.
+raises EngineError (bad_input), "fail:<code>" raises EngineError with that ErrorCode, "crash" raises RuntimeError,
+"oom" raises what the real engine raises when memory runs out (EngineError, code oom).
 """
 
 from __future__ import annotations
@@ -11,37 +12,22 @@ import hashlib
 import io
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import redis
 from PIL import Image
 
+from worker.engine import OUT_OF_MEMORY, Cancelled, EngineError, ErrorCode, Progress
 from worker.spec import JobKind, JobSpec
+
+if TYPE_CHECKING:
+    from worker.engine import EngineClass
 
 SIZE = 16
 LOADS_KEY = "test:engine-loads"
 RUNS_KEY = "test:engine-runs"
-
-
-class Cancelled(Exception):
-    pass
-
-
-class EngineError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class OutOfMemoryError(RuntimeError):
-    """Named like torch.cuda.OutOfMemoryError."""
-
-
-@dataclass
-class Progress:
-    step: int
-    total: int
-    preview: Image.Image | None = None
 
 
 @dataclass
@@ -55,7 +41,7 @@ class FakeResult:
     model: str
 
     def files(self) -> dict[str, bytes]:
-        out = {}
+        out: dict[str, bytes] = {}
         if self.grid is not None:
             out["grid.png"] = _png(self.grid)
         for i, image in enumerate(self.images, start=1):
@@ -104,19 +90,29 @@ class FakeEngine:
             client.incr(LOADS_KEY)
         return cls()
 
-    def run(self, spec: JobSpec, source=None, progress=None, should_cancel=None) -> FakeResult:
+    def run(
+        self,
+        spec: JobSpec,
+        source: Image.Image | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> FakeResult:
         self.runs.append(spec.id)
         if (client := _redis()) is not None:
             client.rpush(RUNS_KEY, spec.id)
         if source is not None and spec.kind not in (JobKind.VARIATION, JobKind.UPSCALE):
-            raise EngineError(f"{spec.kind} jobs take no source image")  # as models.engine.Engine refuses it
+            # as models.engine.Engine refuses it
+            raise EngineError(ErrorCode.BAD_INPUT, f"{spec.kind} jobs take no source image")
         text = spec.prompt.text
         if text == "engine-error":
-            raise EngineError("That prompt cannot be drawn.")
+            raise EngineError(ErrorCode.BAD_INPUT, "That prompt cannot be drawn.")
+        if text.startswith("fail:"):
+            code = ErrorCode(text.removeprefix("fail:"))
+            raise EngineError(code, f"The engine failed with {code}.")
         if text == "crash":
             raise RuntimeError("boom: internal detail that must not reach users")
         if text == "oom":
-            raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            raise EngineError(ErrorCode.OOM, OUT_OF_MEMORY)  # as models.engine.Engine reports running out of memory
         steps = spec.steps
         for step in range(1, steps + 1):
             if should_cancel is not None and should_cancel():
@@ -143,3 +139,9 @@ class SleepEngine(FakeEngine):
     """A simulated engine: each step sleeps FAKE_STEP_S seconds (default 0.05)."""
 
     step_s = float(os.environ.get("FAKE_STEP_S", "0.05"))
+
+
+if TYPE_CHECKING:
+    # mypy holds the fakes to the contract the worker relies on (pyproject's [tool.mypy] files list this module).
+    _fake: EngineClass = FakeEngine
+    _sleep: EngineClass = SleepEngine

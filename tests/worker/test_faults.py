@@ -16,6 +16,7 @@ from tests.worker import fakes
 from tests.worker.conftest import RedisServer, start_worker, stop_worker
 from tests.worker.helpers import make_spec, wait_for
 from worker import keys
+from worker.engine import ErrorCode
 from worker.events import EventLog, EventType
 from worker.process import WORKER_DIED
 from worker.queue import JobQueue, JobState
@@ -84,7 +85,7 @@ def test_sigkill_without_retries_fails_clearly(sleepy: QueueSettings, connection
         outcome = wait_for(lambda: log.outcome(spec.id), timeout=30)
     finally:
         stop_worker(other)
-    assert outcome == {"status": "failed", "reason": WORKER_DIED}
+    assert outcome == {"status": "failed", "reason": WORKER_DIED, "code": ErrorCode.WORKER_DIED}
     assert _count(log, spec.id, EventType.STARTED) == 1
     assert queue.admission.in_flight(1) == 0
 

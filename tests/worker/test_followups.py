@@ -13,6 +13,7 @@ from PIL import Image
 from tests.worker import fakes
 from tests.worker.helpers import drain, make_spec, wait_for
 from worker import keys
+from worker.engine import ErrorCode
 from worker.events import EventLog
 from worker.queue import JobQueue
 from worker.settings import QueueSettings, StoreKind
@@ -62,7 +63,7 @@ def test_expired_source_is_regenerated_from_the_parent_spec(settings: QueueSetti
 
 
 def test_follow_up_fails_clearly_when_parent_is_gone(settings: QueueSettings, connection: redis.Redis) -> None:
-    """With both the images and the spec of the parent gone, a follow-up fails with a clear reason."""
+    """With both the images and the spec of the parent gone, a follow-up fails with a clear reason, code expired."""
     queue = JobQueue(connection, settings)
     parent = make_spec()
     connection.set(keys.spec(parent.id), parent.to_json())  # a parent that never left images
@@ -73,6 +74,7 @@ def test_follow_up_fails_clearly_when_parent_is_gone(settings: QueueSettings, co
     assert EventLog(connection).outcome(child.id) == {
         "status": "failed",
         "reason": "The original job has expired; run /imagine again.",
+        "code": ErrorCode.EXPIRED,
     }
 
 

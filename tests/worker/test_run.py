@@ -14,12 +14,13 @@ from rq.serializers import JSONSerializer
 from tests.worker import fakes
 from tests.worker.helpers import drain, make_spec, types
 from worker import keys
+from worker.engine import OUT_OF_MEMORY, ErrorCode
 from worker.events import EventLog, EventType
 from worker.queue import EnqueueError, JobQueue, JobState
 from worker.settings import QueueSettings
 from worker.spec import Mode
 from worker.store import RedisStore, split_ref
-from worker.tasks import INTERNAL_ERROR, OUT_OF_MEMORY
+from worker.tasks import INTERNAL_ERROR
 
 
 @pytest.fixture(autouse=True)
@@ -87,24 +88,24 @@ def test_worker_serves_only_its_queues(settings: QueueSettings, connection: redi
 
 
 @pytest.mark.parametrize(
-    ("prompt", "reason"),
+    ("prompt", "reason", "code"),
     [
-        ("engine-error", "That prompt cannot be drawn."),
-        ("crash", INTERNAL_ERROR),
-        ("oom", OUT_OF_MEMORY),
+        ("engine-error", "That prompt cannot be drawn.", ErrorCode.BAD_INPUT),
+        ("crash", INTERNAL_ERROR, ErrorCode.INTERNAL),
+        ("oom", OUT_OF_MEMORY, ErrorCode.OOM),
     ],
 )
 def test_engine_failures_reach_the_user_as_reasons(
-    settings: QueueSettings, connection: redis.Redis, prompt: str, reason: str
+    settings: QueueSettings, connection: redis.Redis, prompt: str, reason: str, code: ErrorCode
 ) -> None:
-    """Engine errors, crashes and out-of-memory end in one failed event with a user-facing reason, no traceback."""
+    """Engine errors, crashes and out-of-memory end in one failed event with a reason and a code, no traceback."""
     queue = JobQueue(connection, settings)
     spec = make_spec(prompt)
     queue.enqueue(spec)
     drain(settings)
     events = EventLog(connection).history(spec.id)
     assert types(events) == ["queued", "started", "failed"]
-    assert events[-1].data == {"reason": reason}
+    assert events[-1].data == {"reason": reason, "code": code}
     assert "Traceback" not in json.dumps(events[-1].data)
     assert queue.admission.in_flight(1) == 0
 
@@ -125,6 +126,7 @@ def test_bad_spec_fails_fast(settings: QueueSettings, connection: redis.Redis) -
     assert [e.type for e in first] == [EventType.FAILED] and "version 99" in first[0].data["reason"]
     assert first[0].user_id == good["requester"]["user_id"]
     assert "steps" in second[0].data["reason"]
+    assert first[0].data["code"] == second[0].data["code"] == ErrorCode.BAD_INPUT
 
 
 def test_missing_parent_is_refused_at_enqueue(settings: QueueSettings, connection: redis.Redis) -> None:
@@ -138,7 +140,7 @@ def test_missing_parent_is_refused_at_enqueue(settings: QueueSettings, connectio
 
 
 def test_job_timeout_fails_with_reason(settings: QueueSettings, connection: redis.Redis) -> None:
-    """A job running past the configured timeout is stopped and fails with a reason naming the limit."""
+    """A job running past the configured timeout is stopped and fails with a reason naming the limit, code timeout."""
     settings = settings.model_copy(update={"job_timeout_s": 1})
     engine = fakes.FakeEngine()
     engine.step_s = 0.5
@@ -147,7 +149,8 @@ def test_job_timeout_fails_with_reason(settings: QueueSettings, connection: redi
     queue.enqueue(spec)
     drain(settings, engine=engine)
     outcome = EventLog(connection).outcome(spec.id)
-    assert outcome == {"status": "failed", "reason": "The job took longer than 1 seconds and was stopped."}
+    reason = "The job took longer than 1 seconds and was stopped."
+    assert outcome == {"status": "failed", "reason": reason, "code": ErrorCode.TIMEOUT}
 
 
 @pytest.mark.slow
