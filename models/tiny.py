@@ -111,7 +111,7 @@ def tiny_sd_pipeline() -> StableDiffusionPipeline:
         text_encoder=CLIPTextModel(_text_config(len(tokenizer))),
         tokenizer=tokenizer,
         unet=unet,
-        scheduler=_scheduler(),  # type: ignore[arg-type]  # diffusers annotates schedulers as its KarrasDiffusionSchedulers enum
+        scheduler=_scheduler(),  # type: ignore[arg-type]  # annotated as the KarrasDiffusionSchedulers enum
         safety_checker=None,  # type: ignore[arg-type]  # diffusers takes None (no checker) but annotates a class
         feature_extractor=None,  # type: ignore[arg-type]  # as for safety_checker
         requires_safety_checker=False,
@@ -149,5 +149,5 @@ def tiny_sdxl_pipeline() -> StableDiffusionXLPipeline:
         tokenizer=tokenizer,
         tokenizer_2=tiny_tokenizer(),
         unet=unet,
-        scheduler=_scheduler(),  # type: ignore[arg-type]  # diffusers annotates schedulers as its KarrasDiffusionSchedulers enum
+        scheduler=_scheduler(),  # type: ignore[arg-type]  # annotated as the KarrasDiffusionSchedulers enum
     )
