@@ -128,7 +128,10 @@ async def run(runs: int, extra_env: dict[str, str]) -> dict[str, Any]:
             await sandbox.slash("imagine", user=alice, channel=channel, timeout=3.0, prompt=f"{PROMPT} --seed {i}")
             arrived, message = await asyncio.wait_for(grids.get(), 120)
             job_id = message["components"][0]["components"][0]["custom_id"].split(":")[2]
-            spec = JobSpec.from_json(client.get(keys.spec(job_id)))
+            raw_spec = client.get(keys.spec(job_id))
+            if raw_spec is None:
+                raise RuntimeError(f"job {job_id}: its spec is not in Redis")
+            spec = JobSpec.from_json(raw_spec)
             # In this (main) thread, as the worker runs it: torch's intra-op threads behave differently in a
             # thread pool's thread, where on a busy CPU it ran up to 50x faster than in a main thread.
             seconds = _engine_alone(engine, spec)
@@ -171,7 +174,7 @@ def _engine_alone(engine: Any, spec: JobSpec) -> float:
 
 def _phases(events: list[Any], started: float, arrived: float) -> list[float]:
     """Seconds in each of PHASES, from the job's event ids (Redis milliseconds)."""
-    at = {}
+    at: dict[str, float] = {}
     for event in events:
         if event.type is EventType.PROGRESS:
             continue

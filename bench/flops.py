@@ -8,7 +8,10 @@ Run: ``.venv/bin/python -m bench.flops``. The figures feed docs/performance.md.
 from __future__ import annotations
 
 import torch
-from diffusers import AutoencoderKL, UNet2DConditionModel
+
+# From the defining modules, not top-level `diffusers` (whose names mypy sees as placeholders): see models/loader.py.
+from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import CLIPTextConfig, CLIPTextModel
 

@@ -128,8 +128,9 @@ def _spec(args: argparse.Namespace, engine, source: Image.Image | None) -> JobSp
     assert source is not None
     text = args.prompt if args.prompt is not None else source.info.get("prompt", "")
     width, height = _size_for(source, engine, upscale=args.command == "upscale")
-    fields = _parse(text, engine).model_copy(update={"width": width, "height": height}) if text else None
-    if fields is None:
+    if text:
+        fields = _parse(text, engine).model_copy(update={"width": width, "height": height})
+    else:
         fields = PromptFields(prompts=[WeightedPrompt(text="")], width=width, height=height)
     kind = JobKind.VARIATION if args.command == "vary" else JobKind.UPSCALE
     # The image stands for the parent job that would have made it from this prompt; a --seed in the prompt is

@@ -131,7 +131,12 @@ def _start_all(the_plan: Plan, output: PrefixedOutput, started: list[Child], sto
         wait_until(lambda: _redis_up(the_plan.redis_url) or stop.is_set(), 30, [redis], "Redis answered")
         if the_plan.sandbox is not None and not stop.is_set():
             sandbox_up = threading.Event()
-            sandbox = Child(the_plan.sandbox, output, lambda line: line.startswith("WEB_URL=") and sandbox_up.set())
+
+            def on_sandbox_line(line: str) -> None:
+                if line.startswith("WEB_URL="):
+                    sandbox_up.set()
+
+            sandbox = Child(the_plan.sandbox, output, on_sandbox_line)
             started.append(sandbox)
             wait_until(lambda: sandbox_up.is_set() or stop.is_set(), 30, [sandbox], "the sandbox listened")
         if stop.is_set():  # Ctrl-C while starting: start nothing more

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from diffusers import (
-    AutoPipelineForImage2Image,
-    DiffusionPipeline,
-    DPMSolverMultistepScheduler,
-    StableDiffusionPipeline,
-    StableDiffusionXLPipeline,
-)
+
+# From the defining modules: to a type checker, diffusers' top-level names are its placeholder classes for missing
+# backends (diffusers/__init__.py imports those first, in a try/except), which have no attributes.
+from diffusers.pipelines.auto_pipeline import AutoPipelineForImage2Image
+from diffusers.pipelines.pipeline_utils import DiffusionPipeline
+from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
+from diffusers.pipelines.stable_diffusion_xl.pipeline_stable_diffusion_xl import StableDiffusionXLPipeline
+from diffusers.schedulers.scheduling_dpmsolver_multistep import DPMSolverMultistepScheduler
 
 from models.device import Placement
 from models.settings import EngineSettings
@@ -158,7 +159,7 @@ def _from_single_file(path: Path, settings: EngineSettings, dtype: torch.dtype) 
             "(its configs say how to read the weights; nothing is downloaded)"
         )
     config_dir = Path(config).expanduser()
-    pipeline_class: type[DiffusionPipeline] = StableDiffusionPipeline
+    pipeline_class: type[StableDiffusionPipeline | StableDiffusionXLPipeline] = StableDiffusionPipeline
     kwargs: dict[str, Any] = {}
     if (config_dir / "model_index.json").is_file():
         index = json.loads((config_dir / "model_index.json").read_text())
@@ -205,7 +206,8 @@ def _hub_timeouts(seconds: float) -> Iterator[None]:
     from huggingface_hub import constants
 
     saved = constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT
-    constants.HF_HUB_ETAG_TIMEOUT = constants.HF_HUB_DOWNLOAD_TIMEOUT = seconds
+    # huggingface_hub annotates both as int, but hands them to its HTTP client as float timeouts.
+    constants.HF_HUB_ETAG_TIMEOUT = constants.HF_HUB_DOWNLOAD_TIMEOUT = seconds  # type: ignore[assignment]
     try:
         yield
     finally:

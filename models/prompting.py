@@ -19,7 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import torch
-from diffusers import StableDiffusionXLPipeline
+
+# From the defining modules: to a type checker, diffusers' top-level names are its placeholder classes for missing
+# backends (diffusers/__init__.py imports those first, in a try/except), which have no attributes.
+from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
+from diffusers.pipelines.stable_diffusion_xl.pipeline_stable_diffusion_xl import StableDiffusionXLPipeline
 
 from models.settings import EngineSettings
 from worker.spec import PromptFields
@@ -70,22 +74,31 @@ class Encoded:
     def blend(self, weights: list[tuple[int, float]]) -> Encoded:
         """Weighted average of rows ``(index, weight)``; weights must sum to a positive number."""
         total = sum(w for _, w in weights)
-        embeds = sum(self.embeds[i] * (w / total) for i, w in weights)
-        pooled = None if self.pooled is None else sum(self.pooled[i] * (w / total) for i, w in weights)
-        return Encoded(embeds=embeds.unsqueeze(0), pooled=None if pooled is None else pooled.unsqueeze(0))
+
+        def average(rows: torch.Tensor) -> torch.Tensor:
+            return sum((rows[i] * (w / total) for i, w in weights), torch.zeros_like(rows[0])).unsqueeze(0)
+
+        return Encoded(embeds=average(self.embeds), pooled=None if self.pooled is None else average(self.pooled))
 
     def mix(self, other: Encoded, share: float) -> Encoded:
         """``(1 - share) × self + share × other``."""
-        pooled = None if self.pooled is None else torch.lerp(self.pooled, other.pooled, share)
+        pooled = None
+        if self.pooled is not None:
+            if other.pooled is None:
+                raise ValueError("cannot mix an encoding that has pooled embeddings with one that has none")
+            pooled = torch.lerp(self.pooled, other.pooled, share)
         return Encoded(embeds=torch.lerp(self.embeds, other.embeds, share), pooled=pooled)
 
 
-def encode_texts(pipe, texts: list[str]) -> Encoded:
+def encode_texts(pipe: StableDiffusionPipeline | StableDiffusionXLPipeline, texts: list[str]) -> Encoded:
     """Encode texts in one batch with the pipeline's own text encoder(s), truncating at 77 tokens."""
     device = pipe._execution_device
     if isinstance(pipe, StableDiffusionXLPipeline):
         embeds, _, pooled, _ = pipe.encode_prompt(
-            prompt=texts, device=device, num_images_per_prompt=1, do_classifier_free_guidance=False
+            prompt=texts,  # type: ignore[arg-type]  # annotated str; diffusers documents and takes list[str]
+            device=device,
+            num_images_per_prompt=1,
+            do_classifier_free_guidance=False,
         )
         return Encoded(embeds=embeds, pooled=pooled)
     embeds, _ = pipe.encode_prompt(texts, device, 1, do_classifier_free_guidance=False)
@@ -105,7 +118,13 @@ def house_style_share(fields: PromptFields, settings: EngineSettings) -> float:
 
 
 @torch.no_grad()
-def build_conditioning(pipe, fields: PromptFields, seed: int, batch: int, settings: EngineSettings) -> Conditioning:
+def build_conditioning(
+    pipe: StableDiffusionPipeline | StableDiffusionXLPipeline,
+    fields: PromptFields,
+    seed: int,
+    batch: int,
+    settings: EngineSettings,
+) -> Conditioning:
     """Text conditioning for ``batch`` images from seeds ``seed, seed+1, …``; raises ValueError on bad weights."""
     # 1. Sort the prompt parts: positive weights make the prompt, negative ones join the negative side.
     positive = [(p.text, p.weight) for p in fields.prompts if p.weight > 0]
@@ -114,17 +133,18 @@ def build_conditioning(pipe, fields: PromptFields, seed: int, batch: int, settin
         raise ValueError("a prompt needs at least one part with a positive weight")
     negative = negative_text(fields, settings)
     share = house_style_share(fields, settings)
+    house_style = settings.house_style if share > 0 else None  # a share above 0 means there is a house style
 
     # 2. Encode every text once, in one batch.
     texts = [t for t, _ in positive] + [t for t, _ in pushed_away] + [negative]
-    if share > 0:
-        texts.append(settings.house_style)
+    if house_style is not None:
+        texts.append(house_style)
     encoded = encode_texts(pipe, texts)
     n_pos, n_neg = len(positive), len(pushed_away)
 
     # 3. Positive side: weighted average, then the house style.
     cond = encoded.blend([(i, w) for i, (_, w) in enumerate(positive)])
-    if share > 0:
+    if house_style is not None:
         cond = cond.mix(encoded.blend([(len(texts) - 1, 1.0)]), share)
 
     # 4. Negative side: the --no text (weight 1) plus parts with negative weight.
@@ -141,7 +161,7 @@ def build_conditioning(pipe, fields: PromptFields, seed: int, batch: int, settin
     return Conditioning(
         embeds=torch.cat([r.embeds for r in rows]),
         negative=uncond.embeds.expand(batch, -1, -1).contiguous(),
-        pooled=None if cond.pooled is None else torch.cat([r.pooled for r in rows]),
+        pooled=None if cond.pooled is None else torch.cat([r.pooled for r in rows if r.pooled is not None]),
         negative_pooled=None if uncond.pooled is None else uncond.pooled.expand(batch, -1).contiguous(),
     )
 
@@ -160,5 +180,5 @@ def _with_chaos(cond: Encoded, chaos: int, image_seed: int, settings: EngineSett
     return replace(cond, embeds=noisy(cond.embeds), pooled=None if cond.pooled is None else noisy(cond.pooled))
 
 
-def _zeros_for_empty(pipe) -> bool:
+def _zeros_for_empty(pipe: StableDiffusionPipeline | StableDiffusionXLPipeline) -> bool:
     return bool(getattr(pipe.config, "force_zeros_for_empty_prompt", False))

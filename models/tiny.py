@@ -11,13 +11,14 @@ the pixel size (four VAE levels), a two-level UNet, and a two-layer CLIP text en
 from __future__ import annotations
 
 import torch
-from diffusers import (
-    AutoencoderKL,
-    PNDMScheduler,
-    StableDiffusionPipeline,
-    StableDiffusionXLPipeline,
-    UNet2DConditionModel,
-)
+
+# From the defining modules: to a type checker, diffusers' top-level names are its placeholder classes for missing
+# backends (diffusers/__init__.py imports those first, in a try/except), which have no attributes.
+from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
+from diffusers.pipelines.stable_diffusion_xl.pipeline_stable_diffusion_xl import StableDiffusionXLPipeline
+from diffusers.schedulers.scheduling_pndm import PNDMScheduler
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
 # Weights are random but fixed: the same tiny model on every machine, so seeds mean the same pixels.
@@ -51,7 +52,8 @@ def _bytes_to_unicode() -> list[str]:
     return chars
 
 
-def _text_config(vocab_size: int, **extra: int) -> CLIPTextConfig:
+def _text_config(vocab_size: int, projection_dim: int = 512) -> CLIPTextConfig:
+    # projection_dim: CLIP's default; only the SDXL second encoder (CLIPTextModelWithProjection) uses it.
     return CLIPTextConfig(
         hidden_size=TEXT_WIDTH,
         intermediate_size=37,
@@ -62,7 +64,7 @@ def _text_config(vocab_size: int, **extra: int) -> CLIPTextConfig:
         bos_token_id=vocab_size - 2,
         eos_token_id=vocab_size - 1,
         pad_token_id=vocab_size - 1,
-        **extra,
+        projection_dim=projection_dim,
     )
 
 
@@ -109,9 +111,9 @@ def tiny_sd_pipeline() -> StableDiffusionPipeline:
         text_encoder=CLIPTextModel(_text_config(len(tokenizer))),
         tokenizer=tokenizer,
         unet=unet,
-        scheduler=_scheduler(),
-        safety_checker=None,
-        feature_extractor=None,
+        scheduler=_scheduler(),  # type: ignore[arg-type]  # annotated as the KarrasDiffusionSchedulers enum
+        safety_checker=None,  # type: ignore[arg-type]  # diffusers takes None (no checker) but annotates a class
+        feature_extractor=None,  # type: ignore[arg-type]  # as for safety_checker
         requires_safety_checker=False,
     )
 
@@ -147,5 +149,5 @@ def tiny_sdxl_pipeline() -> StableDiffusionXLPipeline:
         tokenizer=tokenizer,
         tokenizer_2=tiny_tokenizer(),
         unet=unet,
-        scheduler=_scheduler(),
+        scheduler=_scheduler(),  # type: ignore[arg-type]  # annotated as the KarrasDiffusionSchedulers enum
     )

@@ -71,8 +71,8 @@ class Emulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        sockets = site._server.sockets if site._server is not None else []  # the real port when 0 was asked for
-        bound_port = sockets[0].getsockname()[1] if sockets else port
+        addresses = self._runner.addresses  # (host, port) of each bound socket: the real port when 0 was asked for
+        bound_port = addresses[0][1] if addresses else port
         self.base_url = f"http://{host}:{bound_port}"
         self.world.base_url = self.base_url
         self.gateway.url = self.gateway_url

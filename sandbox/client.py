@@ -324,4 +324,5 @@ def _filled(component: dict[str, Any], values: dict[str, str]) -> dict[str, Any]
     if component.get("type") == 18:
         return {"type": 18, "component": _filled(component["component"], values)}
     custom_id = component.get("custom_id")
-    return {"type": component.get("type"), "custom_id": custom_id, "value": values.get(custom_id, "")}
+    value = values.get(custom_id, "") if isinstance(custom_id, str) else ""
+    return {"type": component.get("type"), "custom_id": custom_id, "value": value}

@@ -23,8 +23,10 @@ from sandbox.world import World
 
 try:  # zstd-stream is only offered when a zstd library is importable; discord.py asks for it under the same condition
     import zstandard
+
+    HAVE_ZSTANDARD = True
 except ImportError:  # pragma: no cover - depends on the environment
-    zstandard = None
+    HAVE_ZSTANDARD = False
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class Encoder:
         if mode == "zlib-stream":
             self._zlib = zlib.compressobj()
         elif mode == "zstd-stream":
-            if zstandard is None:
+            if not HAVE_ZSTANDARD:
                 raise ValueError("zstd-stream asked for, but no zstandard module is installed")
             self._zstd = zstandard.ZstdCompressor().compressobj()
         elif mode is not None:
@@ -166,6 +168,13 @@ class Gateway:
         op, data = payload.get("op"), payload.get("d")
         if op == HEARTBEAT:
             asyncio.get_running_loop().call_later(ACK_DELAY_S, connection.send, {"op": HEARTBEAT_ACK})
+        elif op not in (IDENTIFY, RESUME, REQUEST_GUILD_MEMBERS):
+            if op not in (PRESENCE_UPDATE, VOICE_STATE_UPDATE):
+                log.warning("gateway: unknown opcode %s", op)
+        elif not isinstance(data, dict):
+            # These opcodes carry an object; Discord closes on a payload it cannot decode.
+            await connection.ws.close(code=4002, message=b"Error while decoding payload.")
+            return False
         elif op == IDENTIFY:
             if data.get("token") != self.world.bot_token:
                 await connection.ws.close(code=4004, message=b"Authentication failed.")
@@ -173,10 +182,8 @@ class Gateway:
             self._identify(connection, data)
         elif op == RESUME:
             self._resume(connection, data)
-        elif op == REQUEST_GUILD_MEMBERS:
+        else:
             self._members_chunk(connection, data)
-        elif op not in (PRESENCE_UPDATE, VOICE_STATE_UPDATE):
-            log.warning("gateway: unknown opcode %s", op)
         return True
 
     def _identify(self, connection: Connection, data: dict[str, Any]) -> None:

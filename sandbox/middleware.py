@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from aiohttp.typedefs import Middleware
 
 from sandbox.errors import INVALID_FORM_BODY, DiscordError, broken_rules
 from sandbox.httpkit import BODY, UPLOADS, json_response
@@ -76,6 +77,8 @@ async def read_body(request: web.Request) -> tuple[Any, list[Upload]]:
         uploads = []
         reader = await request.multipart()
         async for part in reader:
+            if not isinstance(part, BodyPartReader):  # a multipart/* part inside the form
+                raise DiscordError(400, INVALID_FORM_BODY, "Invalid Form Body: nested multipart parts are not accepted")
             name = part.name or ""
             if name == "payload_json":
                 body = _parse_json(await part.text())
@@ -119,7 +122,7 @@ def rate_limited_response(route: str, forced: ForcedRateLimit) -> web.Response:
 
 def build_middleware(
     bot_token: str, validator: SpecValidator | None, violations: Violations, traffic: Traffic
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+) -> Middleware:
     """The middleware for API routes; everything else (gateway, attachments) passes straight through."""
 
     @web.middleware

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class SpecValidator:
         snowflake = schemas["SnowflakeType"]
         schemas["SnowflakeType"] = {"oneOf": [snowflake, {"type": "integer", "minimum": 0}]}
         self._spec = spec
-        self._registry: Registry = Registry().with_resource(_SPEC_URI, Resource(spec, DRAFT202012))
+        self._registry: Registry = Registry().with_resource(_SPEC_URI, DRAFT202012.create_resource(spec))
         self._validators: dict[tuple[str, str], Draft202012Validator | None] = {}
 
     @classmethod

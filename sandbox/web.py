@@ -71,8 +71,8 @@ class WebUI:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        sockets = site._server.sockets if site._server is not None else []  # the real port when 0 was asked for
-        self.url = f"http://{host}:{sockets[0].getsockname()[1] if sockets else port}"
+        addresses = self._runner.addresses  # (host, port) of each bound socket: the real port when 0 was asked for
+        self.url = f"http://{host}:{addresses[0][1] if addresses else port}"
         log.info("sandbox web page at %s", self.url)
         return self.url
 

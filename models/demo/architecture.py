@@ -10,7 +10,12 @@ import json
 import random
 from pathlib import Path
 
-from diffusers import AutoencoderKL, DDPMScheduler, DPMSolverMultistepScheduler, UNet2DConditionModel
+# From the defining modules, not top-level `diffusers` (whose names mypy sees as placeholders): see models/loader.py.
+from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
+from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
+from diffusers.schedulers.scheduling_dpmsolver_multistep import DPMSolverMultistepScheduler
 from tokenizers import pre_tokenizers
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
@@ -52,7 +57,11 @@ def write_tokenizer(path: Path, words: list[str]) -> CLIPTokenizer:
 
     def build() -> CLIPTokenizer:
         vocab = {token: i for i, token in enumerate(vocab_list)}
-        return CLIPTokenizer(vocab=vocab, merges=list(merges), model_max_length=MAX_TOKENS)
+        return CLIPTokenizer(
+            vocab=vocab,
+            merges=list(merges),  # type: ignore[arg-type]  # annotated list[str]; its BPE model takes (a, b) pairs
+            model_max_length=MAX_TOKENS,
+        )
 
     tokenizer = build()
     for word in words:
@@ -126,6 +135,22 @@ def make_sample_scheduler() -> DPMSolverMultistepScheduler:
     """The shipped sampler: DPM-Solver++ (2M) on the training schedule, good at 20 steps."""
     return DPMSolverMultistepScheduler(
         num_train_timesteps=1000, algorithm_type="dpmsolver++", steps_offset=1, **NOISE_SCHEDULE
+    )
+
+
+def make_pipeline(
+    vae: AutoencoderKL, text_encoder: CLIPTextModel, tokenizer: CLIPTokenizer, unet: UNet2DConditionModel
+) -> StableDiffusionPipeline:
+    """The shipped pipeline around trained modules: the sample scheduler, no safety checker."""
+    return StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=make_sample_scheduler(),  # type: ignore[arg-type]  # annotated as the KarrasDiffusionSchedulers enum
+        safety_checker=None,  # type: ignore[arg-type]  # diffusers takes None (no checker) but annotates a class
+        feature_extractor=None,  # type: ignore[arg-type]  # as for safety_checker
+        requires_safety_checker=False,
     )
 
 

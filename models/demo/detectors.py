@@ -46,7 +46,7 @@ def _erode(mask: np.ndarray, radius: int) -> np.ndarray:
         return mask
     padded = np.pad(mask, radius, constant_values=False)
     windows = np.lib.stride_tricks.sliding_window_view(padded, (2 * radius + 1, 2 * radius + 1))
-    return windows.all(axis=(-1, -2))
+    return np.asarray(windows.all(axis=(-1, -2)))
 
 
 def _sky_outliers(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

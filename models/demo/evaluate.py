@@ -18,7 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
+
+# From the defining modules, not top-level `diffusers` (whose names mypy sees as placeholders): see models/loader.py.
+from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
+from diffusers.schedulers.scheduling_dpmsolver_multistep import DPMSolverMultistepScheduler
 from PIL import Image
 
 from models.demo.detectors import LABELS, Detectors, calibration_set, judge
@@ -85,7 +88,7 @@ def through_vae(pipe: StableDiffusionPipeline, items: list[tuple[np.ndarray, Sce
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """Peak signal-to-noise ratio of two uint8 images, in dB."""
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return float(10 * np.log10(255.0**2 / max(mse, 1e-10)))
 
 

@@ -198,7 +198,7 @@ def render(scene: Scene, width: int, height: int, seed: int) -> np.ndarray:
         r = min(0.065 * size, 0.09 * height)
         cx, cy = rng.uniform(0.15, 0.85) * width, rng.uniform(0.09, 0.15) * height
         d = np.hypot(xx - cx, yy - cy)
-        colour = np.array(SUN_RGB[scene.sun_colour] if scene.body == "sun" else MOON_RGB, dtype=np.float32)
+        colour = np.array(SUN_RGB[scene.sun_colour] if scene.sun_colour is not None else MOON_RGB, dtype=np.float32)
         glow = np.clip(1 - (d - r) / (1.2 * r), 0, 1)[..., None] * (0.35 if scene.body == "sun" else 0.15)
         img = img * (1 - glow) + colour * glow
         img[d <= r] = colour

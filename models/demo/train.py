@@ -21,7 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import StableDiffusionPipeline
+
+# From the defining modules, not top-level `diffusers` (whose names mypy sees as placeholders): see models/loader.py.
+from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
 from PIL import Image
 
 from models.demo import architecture as arch
@@ -47,7 +50,7 @@ def _grid(images: list[Image.Image], cols: int = 4) -> Image.Image:
 
 
 @torch.no_grad()
-def encode_latents(args: argparse.Namespace, work: Path, vae: torch.nn.Module, tokenizer) -> dict:
+def encode_latents(args: argparse.Namespace, work: Path, vae: AutoencoderKL, tokenizer) -> dict:
     """Phase 2: latents and token ids of ``--examples`` training scenes, grouped by bucket, plus the latent scale."""
     path = work / "latents.pt"
     if path.exists():
@@ -88,11 +91,13 @@ def sample_grid(pipe: StableDiffusionPipeline, path: Path, width: int = 128, hei
     _grid(images).save(path)
 
 
-def train_unet(args: argparse.Namespace, work: Path, data: dict, vae, tokenizer) -> StableDiffusionPipeline:
+def train_unet(
+    args: argparse.Namespace, work: Path, data: dict, vae: AutoencoderKL, tokenizer
+) -> StableDiffusionPipeline:
     """Phase 3: UNet and text encoder from scratch on precomputed latents; returns the EMA weights as a pipeline."""
     torch.manual_seed(args.seed)
     unet, text_encoder = arch.make_unet(), arch.make_text_encoder(tokenizer)
-    params = [*unet.parameters(), *text_encoder.parameters()]
+    params: list[torch.Tensor] = [*unet.parameters(), *text_encoder.parameters()]
     opt = torch.optim.AdamW(params, lr=args.unet_lr, weight_decay=0.01)
     ema_unet, ema_text = copy.deepcopy(unet), copy.deepcopy(text_encoder)
     ckpt, step, spent = work / "unet.pt", 0, 0.0
@@ -103,15 +108,13 @@ def train_unet(args: argparse.Namespace, work: Path, data: dict, vae, tokenizer)
         opt.load_state_dict(state["opt"])
         step, spent = state["step"], state["spent"]
         log.info("unet: resuming at step %s", step)
-    ema_params = [*ema_unet.parameters(), *ema_text.parameters()]
+    ema_params: list[torch.Tensor] = [*ema_unet.parameters(), *ema_text.parameters()]
     noise_schedule = arch.make_train_scheduler()
     empty = tokenizer([""], padding="max_length", max_length=arch.MAX_TOKENS, return_tensors="pt").input_ids
     buckets = list(data["buckets"].values())
     weights = [len(ids) for _, ids in buckets]
     rng = random.Random(args.seed * 1000 + step)
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=ema_text, tokenizer=tokenizer, unet=ema_unet,
-                                   scheduler=arch.make_sample_scheduler(), safety_checker=None,
-                                   feature_extractor=None, requires_safety_checker=False)  # fmt: skip
+    pipe = arch.make_pipeline(vae, ema_text, tokenizer, ema_unet)
     pipe.set_progress_bar_config(disable=True)
     start = time.monotonic() - spent
     while (used := budget_used(step, args.unet_steps, time.monotonic() - start, args.unet_minutes)) < 1:
@@ -125,7 +128,8 @@ def train_unet(args: argparse.Namespace, work: Path, data: dict, vae, tokenizer)
         t = torch.randint(0, 1000, (len(x0),))
         with torch.autocast("cpu", dtype=torch.bfloat16):
             states = text_encoder(tokens).last_hidden_state
-            pred = unet(noise_schedule.add_noise(x0, noise, t), t, states).sample.float()
+            noisy = noise_schedule.add_noise(x0, noise, t)  # type: ignore[arg-type]  # annotated torch.IntTensor
+            pred = unet(noisy, t, states).sample.float()
         loss = F.mse_loss(pred, noise)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -161,9 +165,7 @@ def export_checkpoint(work: Path, out: Path, tokenizer) -> None:
     unet, text_encoder = arch.make_unet(), arch.make_text_encoder(tokenizer)
     unet.load_state_dict(state["ema_unet"])
     text_encoder.load_state_dict(state["ema_text"])
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-                                   scheduler=arch.make_sample_scheduler(), safety_checker=None,
-                                   feature_extractor=None, requires_safety_checker=False)  # fmt: skip
+    pipe = arch.make_pipeline(vae, text_encoder, tokenizer, unet)
     pipe.save_pretrained(out, safe_serialization=True)
     log.info("exported %s from unet step %s and %s", out, state["step"], vae_ckpt.name)
 

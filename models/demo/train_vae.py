@@ -18,6 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+# From the defining module, not top-level `diffusers` (whose names mypy sees as placeholders): see models/loader.py.
+from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+
 from models.demo import architecture as arch
 from models.demo.scenes import make_example
 
@@ -93,7 +96,7 @@ def _save(ckpt: Path, vae: torch.nn.Module, opt: torch.optim.Optimizer, step: in
     torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "spent": spent}, ckpt)
 
 
-def train_vae(args: argparse.Namespace, work: Path) -> torch.nn.Module:
+def train_vae(args: argparse.Namespace, work: Path) -> AutoencoderKL:
     """Phase 1: the autoencoder, with reconstruction (L1 + MSE) and a tiny KL term keeping latents well scaled."""
     vae = arch.make_vae()
     opt = torch.optim.AdamW(vae.parameters(), lr=args.vae_lr, weight_decay=0.0)
@@ -130,12 +133,14 @@ def train_vae(args: argparse.Namespace, work: Path) -> torch.nn.Module:
     return vae
 
 
-def finetune_decoder(args: argparse.Namespace, work: Path, vae: torch.nn.Module) -> None:
+def finetune_decoder(args: argparse.Namespace, work: Path, vae: AutoencoderKL) -> None:
     """Phase 4: sharpen the decoder on whole frames with the encoder frozen, so the UNet's latents stay valid.
 
     Only the decoder changes, so this phase depends on phase 1 alone and may run beside phase 3.
     """
-    params = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
+    params = [*vae.decoder.parameters()]
+    if vae.post_quant_conv is not None:  # None only in configs with use_post_quant_conv=False
+        params += vae.post_quant_conv.parameters()
     opt = torch.optim.AdamW(params, lr=args.decoder_lr, weight_decay=0.0)
     ckpt = work / "decoder.pt"
     step, spent, done = _resume(ckpt, vae, opt, args.decoder_steps, args.decoder_minutes)

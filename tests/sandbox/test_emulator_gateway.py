@@ -132,6 +132,18 @@ async def test_bad_token_closes_with_4004() -> None:
 
 
 @run_async
+async def test_identify_without_an_object_closes_with_4002() -> None:
+    """IDENTIFY whose data is not an object closes the socket with 4002 Decode error."""
+    async with scene() as s, aiohttp.ClientSession() as http:
+        gateway = await _connect(http, s.discord, None)
+        await gateway.receive()
+        await gateway.send(2, None)
+        with pytest.raises(ConnectionError):
+            await gateway.receive()
+        assert gateway.ws.close_code == 4002
+
+
+@run_async
 async def test_resume_replays_what_happened_while_away() -> None:
     """Events during a disconnection are replayed, in order, on RESUME, followed by RESUMED."""
     async with scene() as s, aiohttp.ClientSession() as http:

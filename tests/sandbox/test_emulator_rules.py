@@ -73,6 +73,20 @@ async def test_schema_checks_payload_json_in_multipart_bodies() -> None:
         assert _rules(s.discord) == ["schema"]
 
 
+@run_async
+async def test_nested_multipart_body_is_invalid_form_body() -> None:
+    """A multipart/* part inside a multipart body is a 400 Invalid Form Body, not a server error."""
+    async with scene() as s, _api(s.discord) as api:
+        inner = aiohttp.MultipartWriter("mixed")
+        inner.append("hi")
+        outer = aiohttp.MultipartWriter("form-data")
+        outer.append(inner)
+        async with api.post(f"channels/{s.general.id}/messages", data=outer) as response:
+            assert response.status == 400
+            assert (await response.json())["code"] == 50035
+        assert s.discord.messages(s.general) == []
+
+
 @needs_openapi
 @run_async
 async def test_teardown_fails_a_test_that_broke_a_rule() -> None:
