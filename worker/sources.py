@@ -68,7 +68,7 @@ def load_source(
             return open_image(data)  # checked before it is decoded, like any image handed to us
         except ImageInputError as exc:
             log.warning("job %s: source %s/%d refused: %s", spec.id, parent.job_id, parent.index, exc.problem)
-            raise SourceError(exc.message) from exc
+            raise SourceError(ErrorCode.BAD_INPUT, exc.message) from exc
     parent_spec = load_spec(connection, parent.job_id)
     if parent_spec is None:
         raise SourceError(ErrorCode.EXPIRED, "The original job has expired; run /imagine again.")

@@ -120,3 +120,4 @@ def test_worker_refuses_a_bomb_source(settings: QueueSettings, connection: redis
     outcome = EventLog(connection).outcome(child.id)
     assert outcome is not None and outcome["status"] == "failed", outcome
     assert outcome["reason"].startswith("The image is 12000×12000 pixels"), outcome
+    assert outcome["code"] == "bad_input", outcome
