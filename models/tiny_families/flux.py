@@ -25,7 +25,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+
+# diffusers classes from their defining modules: mypy reads the top-level names as placeholder classes.
+from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+from diffusers.models.transformers.transformer_flux import FluxTransformer2DModel
+from diffusers.pipelines.flux.pipeline_flux import FluxPipeline
+from diffusers.schedulers.scheduling_flow_match_euler_discrete import FlowMatchEulerDiscreteScheduler
 
 from models.tiny import WEIGHTS_SEED
 from models.tiny_families import text
@@ -108,7 +113,7 @@ def build_flux(variant: FluxVariant = "schnell") -> FluxPipeline:
         transformer=transformer,
         scheduler=FlowMatchEulerDiscreteScheduler(**PUBLISHED_SCHEDULER[variant]),
         vae=tiny_vae16(scaling_factor=SCALING_FACTOR, shift_factor=SHIFT_FACTOR),
-        text_encoder=text.clip_encoder(CLIP_WIDTH, projection=False),
+        text_encoder=text.clip_encoder(CLIP_WIDTH),
         tokenizer=text.clip_tokenizer(),
         text_encoder_2=text.t5_encoder(T5_WIDTH),
         tokenizer_2=text.t5_tokenizer(),

@@ -27,7 +27,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, SD3Transformer2DModel, StableDiffusion3Pipeline
+
+# diffusers classes from their defining modules: mypy reads the top-level names as placeholder classes.
+from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+from diffusers.models.transformers.transformer_sd3 import SD3Transformer2DModel
+from diffusers.pipelines.stable_diffusion_3.pipeline_stable_diffusion_3 import StableDiffusion3Pipeline
+from diffusers.schedulers.scheduling_flow_match_euler_discrete import FlowMatchEulerDiscreteScheduler
 
 from models.tiny import WEIGHTS_SEED
 from models.tiny_families import text
@@ -132,9 +137,9 @@ def build_sd3(variant: SD3Variant = "3.5-medium") -> StableDiffusion3Pipeline:
         transformer=transformer,
         scheduler=FlowMatchEulerDiscreteScheduler(shift=SCHEDULER_SHIFT),
         vae=tiny_vae16(scaling_factor=SCALING_FACTOR, shift_factor=SHIFT_FACTOR),
-        text_encoder=text.clip_encoder(CLIP_L_WIDTH, projection=True),
+        text_encoder=text.clip_encoder_with_projection(CLIP_L_WIDTH),
         tokenizer=text.clip_tokenizer(),
-        text_encoder_2=text.clip_encoder(CLIP_G_WIDTH, projection=True),
+        text_encoder_2=text.clip_encoder_with_projection(CLIP_G_WIDTH),
         tokenizer_2=text.clip_tokenizer(),
         text_encoder_3=text.t5_encoder(T5_WIDTH),
         tokenizer_3=text.t5_tokenizer(),

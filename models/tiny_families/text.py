@@ -48,10 +48,19 @@ def clip_tokenizer() -> CLIPTokenizer:
     return tiny_tokenizer()
 
 
-def clip_encoder(width: int, *, projection: bool) -> CLIPTextModel | CLIPTextModelWithProjection:
-    """A two-layer CLIP text encoder; ``projection`` adds the pooled projection SD3 reads (CLIP-L/G with proj)."""
+def clip_encoder(width: int) -> CLIPTextModel:
+    """A two-layer CLIP text encoder (FLUX's CLIP-L)."""
+    return CLIPTextModel(_clip_config(width))
+
+
+def clip_encoder_with_projection(width: int) -> CLIPTextModelWithProjection:
+    """A two-layer CLIP text encoder with the pooled projection SD3 reads (its CLIP-L and CLIP-G)."""
+    return CLIPTextModelWithProjection(_clip_config(width))
+
+
+def _clip_config(width: int) -> CLIPTextConfig:
     vocab = len(clip_tokenizer())
-    config = CLIPTextConfig(
+    return CLIPTextConfig(
         hidden_size=width,
         intermediate_size=2 * width,
         num_attention_heads=4,
@@ -63,7 +72,6 @@ def clip_encoder(width: int, *, projection: bool) -> CLIPTextModel | CLIPTextMod
         eos_token_id=vocab - 1,
         pad_token_id=vocab - 1,
     )
-    return CLIPTextModelWithProjection(config) if projection else CLIPTextModel(config)
 
 
 def t5_tokenizer() -> T5Tokenizer:

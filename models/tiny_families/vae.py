@@ -7,7 +7,8 @@ channels, no quant convs. They differ only in how latents are normalised before 
 
 from __future__ import annotations
 
-from diffusers import AutoencoderKL
+# diffusers classes from their defining modules: mypy reads the top-level names as placeholder classes.
+from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
 
 LATENT_CHANNELS = 16
 

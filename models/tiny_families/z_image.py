@@ -26,7 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from diffusers import FlowMatchEulerDiscreteScheduler, ZImagePipeline, ZImageTransformer2DModel
+from diffusers.models.transformers.transformer_z_image import ZImageTransformer2DModel
+from diffusers.pipelines.z_image.pipeline_z_image import ZImagePipeline
+
+# diffusers classes from their defining modules: mypy reads the top-level names as placeholder classes.
+from diffusers.schedulers.scheduling_flow_match_euler_discrete import FlowMatchEulerDiscreteScheduler
 
 from models.tiny import WEIGHTS_SEED
 from models.tiny_families import text
@@ -86,7 +90,7 @@ def build_z_image() -> ZImagePipeline:
         scheduler=FlowMatchEulerDiscreteScheduler(**PUBLISHED_SCHEDULER),
         vae=tiny_vae16(scaling_factor=SCALING_FACTOR, shift_factor=SHIFT_FACTOR),
         text_encoder=text.qwen3_model(QWEN_WIDTH, QWEN_LAYERS),
-        tokenizer=text.qwen_tokenizer(),
+        tokenizer=text.qwen_tokenizer(),  # type: ignore[arg-type]  # diffusers annotates the AutoTokenizer factory, not a tokenizer class
     )
 
 
