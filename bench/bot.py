@@ -1,6 +1,6 @@
 """Bot benchmark: 100 simultaneous /imagine through the Discord emulator, against the real bot process.
 
-    .venv/bin/python bench/bot.py [--users 100] [--append docs/performance.md]
+    .venv/bin/python -m bench.bot [--users 100] [--write docs/performance.md]
 
 Measures the time from each interaction reaching the gateway to the bot's first response (Discord allows 3 s),
 the bot process's resident memory afterwards, and whether torch was ever loaded into it (read from
@@ -20,12 +20,12 @@ if sys.path and Path(sys.path[0] or ".").resolve() == HERE:
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
+from bench import report  # noqa: E402
 from sandbox.client import Sandbox  # noqa: E402
 from sandbox.models import InteractionType  # noqa: E402
 from worker.embedded_redis import EmbeddedRedis  # noqa: E402
@@ -109,19 +109,14 @@ async def run(users: int) -> dict[str, float | bool | int]:
 
 
 def main() -> int:
-    """Run the benchmark, print a markdown section, optionally append it to a file."""
+    """Run the benchmark and print its markdown section (``--write``: into that file too)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100, help="simultaneous /imagine commands (default 100)")
-    parser.add_argument("--append", type=Path, help="append the figures to this markdown file")
+    report.add_write_argument(parser)
     args = parser.parse_args()
     r = asyncio.run(run(args.users))
-    text = "\n".join(
+    body = "\n".join(
         [
-            "## Bot",
-            "",
-            f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs "
-            f"(Python {platform.python_version()}): `python bench/bot.py --append docs/performance.md`.",
-            "",
             f"{r['users']} simultaneous `/imagine` (one per user) through the Discord emulator to the real bot "
             "process, with Redis, no worker:",
             "",
@@ -134,17 +129,9 @@ def main() -> int:
             f"| bot RSS after the burst | {r['rss_mib']:.0f} MiB |",
             f"| torch loaded in the bot process | {'yes' if r['torch'] else 'no'} |",
             f"| Discord rule violations | {r['violations']} |",
-            "",
-            "The time runs from the interaction reaching the gateway to the bot's callback: parsing, the user's",
-            "settings, admission and enqueue (RQ, in a thread pool), then the response. Emulator, Redis and bot",
-            "share the machine's CPUs.",
-            "",
         ]
     )
-    print(text)
-    if args.append:
-        with args.append.open("a") as f:
-            f.write("\n" + text)
+    report.emit(args, "bot", report.section("bot", "Bot", body))
     return 0
 
 

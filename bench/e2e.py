@@ -1,6 +1,6 @@
 """End-to-end benchmark: one /imagine grid through the whole system against the engine alone, as a ratio.
 
-    .venv/bin/python bench/e2e.py [--runs 5] [--append docs/performance.md]
+    .venv/bin/python -m bench.e2e [--runs 5] [--write docs/performance.md]
 
 The system is the Discord emulator (in this process), a private Redis, a real ``imagine worker`` process and a real
 ``imagine bot`` process, all with default settings (the default model, progress events and progress edits at their
@@ -27,7 +27,6 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import itertools  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -37,6 +36,7 @@ from typing import Any  # noqa: E402
 
 import redis  # noqa: E402
 
+from bench import report  # noqa: E402
 from sandbox.client import Sandbox  # noqa: E402
 from worker import keys  # noqa: E402
 from worker.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
@@ -184,22 +184,16 @@ def _phases(events: list[Any], started: float, arrived: float) -> list[float]:
     return [b - a for a, b in itertools.pairwise(marks)]
 
 
-def report(r: dict[str, Any], runs: int) -> str:
-    """The figures as a markdown section."""
+def figures(r: dict[str, Any], runs: int) -> str:
+    """The figures as the body of a markdown section."""
     system, alone = statistics.median(r["system"]), statistics.median(r["alone"])
     ratios = [s / a for s, a in zip(r["system"], r["alone"], strict=True)]
     bot_m, worker_m = r["metrics"]["bot"], r["metrics"]["worker"]
     progress_events = sum(v for k, v in bot_m.items() if k.startswith("imagine_bot_deliveries_total{event=progress,"))
     done = worker_m.get("imagine_jobs_total{kind=imagine,outcome=done}", 0)
     lines = [
-        "## End to end",
-        "",
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
-        f"{os.cpu_count()} CPUs (Python {platform.python_version()}), model {r['model']} on {r['device']}: "
-        f"`python bench/e2e.py{''.join(f' --env {k}={v}' for k, v in r['env'].items())} "
-        "--append docs/performance.md`.",
-        "",
-        f"One `/imagine` at a time through the whole system (Discord emulator → bot process → Redis → worker process "
+        f"Device {r['device']}. One `/imagine` at a time through the whole system (Discord emulator → bot process → "
+        "Redis → worker process "
         f"→ engine → bot → emulator), default settings, against `Engine.run` + `files()` on the same spec in the "
         f"bench process, alternating, {runs} runs after a warm-up:",
         "",
@@ -222,26 +216,22 @@ def report(r: dict[str, Any], runs: int) -> str:
         f"From the metrics endpoints (warm-up included): {done:.0f} jobs done, {progress_events:.0f} progress events "
         f"read by the bot; the timed runs' progress messages were edited {r['edits']} times in all. Discord rule "
         f"violations: {r['violations']}.",
-        "",
     ]
     return "\n".join(lines)
 
 
 def main() -> int:
-    """Run the benchmark, print a markdown section, optionally append it to a file."""
+    """Run the benchmark and print its markdown section (``--write``: into that file too)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timed runs after one warm-up (default 5)")
-    parser.add_argument("--append", type=Path, help="append the figures to this markdown file")
+    report.add_write_argument(parser)
     parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="a setting for the bot and worker (repeat)"
     )
     args = parser.parse_args()
     r = asyncio.run(run(args.runs, dict(item.split("=", 1) for item in args.env)))
-    text = report(r, args.runs)
-    print(text)
-    if args.append:
-        with args.append.open("a") as f:
-            f.write("\n" + text)
+    section = report.section("e2e", "End to end", figures(r, args.runs), model=str(r["model"]))
+    report.emit(args, "e2e", section)
     return 0
 
 

@@ -5,7 +5,8 @@ and default steps (50), fp32, one image per call, four calls per grid, each imag
 second baseline runs stock calls at the engine's step count, to separate the gain from batching (one batched
 CFG run for four images) from the gain from fewer DPM-Solver++ steps.
 
-Run: ``.venv/bin/python -m bench.engine [--runs 5] [--stock-runs 5]``. Settings come from ``IMAGINE_*``.
+Run: ``.venv/bin/python -m bench.engine [--runs 5] [--stock-runs 5] [--write docs/performance.md]``. Settings
+come from ``IMAGINE_*``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 
 import torch
 
+from bench import report
 from models.engine import Engine
 from models.settings import EngineSettings
 from worker.spec import Mode, PromptFields, Requester, WeightedPrompt, imagine_spec
@@ -31,18 +33,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timed engine grids (after one warm-up)")
     parser.add_argument("--stock-runs", type=int, default=5, help="timed stock grids (after one warm-up)")
+    report.add_write_argument(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.manual_seed(0)
 
     engine = Engine.load(EngineSettings())
     side = engine.base_resolution
-    print(f"model {engine.name} ({engine.family}, base {side}px) on {engine.device}/{engine.dtype}")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, load {engine.load_seconds:.2f}s")
+    steps = engine.settings.steps
 
     # Engine and stock grids alternate, so load from other processes on a shared machine hits both alike.
     pipe = _stock_pipeline(engine)
-    steps = engine.settings.steps
     rows, stock_50, stock_same = [], [], []
     for run in range(args.runs + 1):
         row = _engine_grid(engine, side, run)
@@ -55,20 +56,27 @@ def main() -> None:
             stock_50.append(slow)
             stock_same.append(same)
 
-    # 1. The engine: one batched run per grid, then the grid and four PNGs with metadata.
     total = statistics.median(r["total"] for r in rows)
-    spread = f"min {min(r['total'] for r in rows):.3f}s"
-    what = f"{steps} steps DPM-Solver++, batch of 4, {side}x{side}"
-    print(f"\nengine grid ({what}): p50 {total:.3f}s ({spread}) over {len(rows)}")
-    for key, label in (*STAGES, ("output", "grid + PNG encode")):
-        print(f"  {label:<18} {statistics.median(r[key] for r in rows):.3f}s")
-
-    # 2. Stock diffusers: shipped scheduler, fp32, one image per call, four calls.
-    name = type(pipe.scheduler).__name__
-    for label, times in (("stock diffusers, default 50 steps", stock_50), (f"stock at {steps} steps", stock_same)):
+    lines = [
+        f"{engine.device}/{engine.dtype}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads; model "
+        f"loaded in {engine.load_seconds:.2f} s. {side}×{side}, {steps} steps; {len(rows)} timed grids after a "
+        "warm-up.",
+        "",
+        "| engine, one 2×2 grid (batch of 4, CFG batched) | p50 | min |",
+        "|---|---|---|",
+        f"| total (`run` + `files()`) | {total:.3f} s | {min(r['total'] for r in rows):.3f} s |",
+        *(f"| {label} | {statistics.median(r[key] for r in rows):.3f} s | |" for key, label in STAGES),
+        f"| grid + 5 PNGs with metadata | {statistics.median(r['output'] for r in rows):.3f} s | |",
+        "",
+        f"| stock diffusers, same weights ({type(pipe.scheduler).__name__}, fp32, 4 calls of 1 image) "
+        "| p50 | min | engine speed-up (p50) |",
+        "|---|---|---|---|",
+    ]
+    for label, times in (("default 50 steps", stock_50), (f"at the engine's {steps} steps", stock_same)):
         stock = statistics.median(times)
-        print(f"{label} ({name}, fp32, 4 calls of 1 image): p50 {stock:.3f}s (min {min(times):.3f}s) over {len(times)}")
-        print(f"  engine speed-up: {stock / total:.2f}x")
+        lines.append(f"| {label} | {stock:.3f} s | {min(times):.3f} s | {stock / total:.2f}× |")
+    model = f"{engine.name} ({engine.family}, base {side} px)"
+    report.emit(args, "engine", report.section("engine", "Engine", "\n".join(lines), model=model))
 
 
 def _engine_grid(engine: Engine, side: int, seed: int) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """Queue benchmark: per-job overhead, enqueue→start latency, and throughput with 1, 2, 4, 8 workers.
 
-    .venv/bin/python bench/queue.py [--jobs 300] [--sleep 0.25] [--append docs/performance.md]
+    .venv/bin/python -m bench.queue [--jobs 300] [--sleep 0.25] [--write docs/performance.md]
 
 Runs against a private redis-server (worker.embedded_redis), never a shared one. Engines here are stand-ins:
 ``NoopEngine`` returns at once (what remains is the queue's own cost), ``SleepEngine`` sleeps a fixed time
@@ -20,7 +20,6 @@ if sys.path and Path(sys.path[0] or ".").resolve() == HERE:
 import argparse  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING  # noqa: E402
 import redis  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from bench import report  # noqa: E402
 from worker.embedded_redis import EmbeddedRedis  # noqa: E402
 from worker.engine import Progress  # noqa: E402
 from worker.events import EventLog  # noqa: E402
@@ -229,20 +229,20 @@ def main() -> int:
     parser.add_argument("--sleep", type=float, default=0.25, help="simulated engine seconds per job")
     parser.add_argument("--per-worker", type=int, default=12, help="throughput jobs per worker")
     parser.add_argument("--workers", default="1,2,4,8")
-    parser.add_argument("--append", type=Path, help="append the figures to this markdown file")
+    report.add_write_argument(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     with EmbeddedRedis() as server:
+        version = str(redis.Redis.from_url(server.url).info("server")["redis_version"])
         over = overhead(server.url, args.jobs)
         lat = latency(server.url, args.samples)
-        counts = [int(n) for n in args.workers.split(",")]
-        rates = {n: throughput(server.url, n, n * args.per_worker, args.sleep) for n in counts}
+        rates = {n: throughput(server.url, n, n * args.per_worker, args.sleep) for n in _counts(args.workers)}
 
+    counts = _counts(args.workers)
     lines = [
-        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs "
-        f"(Python {platform.python_version()}, Redis {_redis_version()}): "
-        f"`python bench/queue.py {' '.join(sys.argv[1:])}`.",
+        f"Redis {version} (the private server measured). Engines are stand-ins: no-op for the overheads, a "
+        f"{args.sleep} s sleep per job for throughput.",
         "",
         "| measure | p50 | p99 |",
         "|---|---|---|",
@@ -252,24 +252,13 @@ def main() -> int:
         f"| {over['cycle_p99']:.2f} ms |",
         f"| enqueue → engine start, idle worker ({args.samples} samples) | {lat['p50']:.2f} ms | {lat['p99']:.2f} ms |",
         "",
-        f"Throughput, simulated engine sleeping {args.sleep} s per job, {args.per_worker} jobs per worker:",
-        "",
-        "| workers | jobs/s | vs N × one worker |",
+        f"| workers ({args.per_worker} jobs each) | jobs/s | vs N × one worker |",
         "|---|---|---|",
     ]
     one = rates[counts[0]] / counts[0]
     for n, rate in rates.items():
         lines.append(f"| {n} | {rate:.2f} | {rate / (n * one):.2f} |")
-    lines += [
-        "",
-        "The worker cycle is everything a worker does per job besides the engine: dequeue, registries, spec",
-        "parsing, started/done events, storing files, slot release. The ratio column shows how close N workers",
-        "on one Redis get to N times one worker (here on a shared 2-CPU machine, so 8 workers contend for CPU).",
-    ]
-    text = "\n".join(lines)
-    print(text)
-    if args.append:
-        _append(args.append, text)
+    report.emit(args, "queue", report.section("queue", "Queue", "\n".join(lines)))
     return 0
 
 
@@ -277,20 +266,8 @@ def _text(value: bytes | str | None) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _redis_version() -> str:
-    out = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
-    return next((p.split("=")[1] for p in out.split() if p.startswith("v=")), "?")
-
-
-def _append(path: Path, text: str) -> None:
-    """Write the figures under "## Queue", replacing an earlier queue section and keeping other sections."""
-    old = path.read_text() if path.exists() else "# Performance\n"
-    head, sep, rest = old.partition("\n## Queue\n")
-    tail = ""
-    if sep:
-        _, nxt, after = rest.partition("\n## ")
-        tail = f"\n## {after}" if nxt else ""
-    path.write_text(f"{head.rstrip()}\n\n## Queue\n\n{text}\n{tail}")
+def _counts(text: str) -> list[int]:
+    return [int(n) for n in text.split(",")]
 
 
 if __name__ == "__main__":
