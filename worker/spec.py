@@ -171,20 +171,37 @@ def _describe(exc: ValidationError) -> str:
     return "invalid job spec: " + "; ".join(parts)
 
 
-# Stylize → classifier-free guidance. Midjourney's --stylize trades prompt literalness for the house
-# aesthetic; here low stylize follows the prompt hard (high guidance) and high stylize relaxes guidance
-# while the engine blends in more house style. 0 → 9.0, 100 (default) → 7.0, 1000 → 4.0, piecewise linear.
-_GUIDANCE_POINTS: tuple[tuple[int, float], ...] = ((0, 9.0), (100, 7.0), (1000, 4.0))
+class GuidanceCurve(_Strict):
+    """Stylize → classifier-free guidance for one model family: the scale at --stylize 0, 100 (the default) and
+    1000, piecewise linear between.
+
+    Midjourney's --stylize trades prompt literalness for the house aesthetic; here low stylize follows the
+    prompt hard (high guidance) and high stylize relaxes guidance while the engine blends in more house style.
+    Each family publishes its own curve on its model card (a guidance-distilled model's is flat).
+    """
+
+    at_0: float = Field(ge=0, le=30)
+    at_100: float = Field(ge=0, le=30)
+    at_1000: float = Field(ge=0, le=30)
+
+    def at(self, stylize: int) -> float:
+        """The guidance scale for a --stylize value (0–1000)."""
+        if not 0 <= stylize <= 1000:
+            raise ValueError(f"stylize {stylize} is outside 0–1000")
+        points = ((0, self.at_0), (100, self.at_100), (1000, self.at_1000))
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
+            if stylize <= x1:
+                return round(y0 + (y1 - y0) * (stylize - x0) / (x1 - x0), 4)
+        raise AssertionError("unreachable")
 
 
-def guidance_for_stylize(stylize: int) -> float:
-    """The guidance scale for a --stylize value (0–1000)."""
-    if not 0 <= stylize <= 1000:
-        raise ValueError(f"stylize {stylize} is outside 0–1000")
-    for (x0, y0), (x1, y1) in itertools.pairwise(_GUIDANCE_POINTS):
-        if stylize <= x1:
-            return round(y0 + (y1 - y0) * (stylize - x0) / (x1 - x0), 4)
-    raise AssertionError("unreachable")
+# Stable Diffusion 1/2, SDXL and the demo model: 0 → 9.0, 100 → 7.0, 1000 → 4.0.
+SD_GUIDANCE = GuidanceCurve(at_0=9.0, at_100=7.0, at_1000=4.0)
+
+
+def guidance_for_stylize(stylize: int, curve: GuidanceCurve = SD_GUIDANCE) -> float:
+    """The guidance scale for a --stylize value (0–1000) on a family's curve."""
+    return curve.at(stylize)
 
 
 # --quality multiplies the configured step count.
@@ -202,19 +219,26 @@ def _new_seed() -> int:
 
 
 def imagine_spec(
-    fields: PromptFields, requester: Requester, mode: Mode, base_steps: int, *, seed: int | None = None
+    fields: PromptFields,
+    requester: Requester,
+    mode: Mode,
+    base_steps: int,
+    *,
+    seed: int | None = None,
+    guidance: GuidanceCurve = SD_GUIDANCE,
 ) -> JobSpec:
     """The spec of an imagine job for a parsed prompt.
 
-    The seed is the prompt's ``--seed``, else ``seed``, else a random one; steps are ``base_steps`` scaled by
-    ``--quality``; guidance follows ``--stylize``; the prompt's ``--fast``/``--relax`` wins over ``mode``.
+    The seed is the prompt's ``--seed``, else ``seed``, else a random one; steps are ``base_steps`` (the model's
+    default) scaled by ``--quality``; guidance follows ``--stylize`` on the model's ``guidance`` curve; the
+    prompt's ``--fast``/``--relax`` wins over ``mode``.
     """
     return JobSpec(
         kind=JobKind.IMAGINE,
         prompt=fields,
         seed=_pick_seed(fields.seed, seed),
         steps=steps_for_quality(base_steps, fields.quality),
-        guidance=guidance_for_stylize(fields.stylize),
+        guidance=guidance_for_stylize(fields.stylize, guidance),
         requester=requester,
         mode=fields.mode or mode,
     )

@@ -14,6 +14,7 @@ LIGHT = (
     "worker.store",
     "worker.limits",
     "worker.images",
+    "worker.cards",
     "worker.engine",
 )
 HEAVY = ("torch", "diffusers", "transformers", "models", "worker.tasks", "worker.process", "worker.sources")

@@ -1,0 +1,46 @@
+"""The model card: what a worker's loaded model is and can do, as the bot needs to know it.
+
+A worker publishes its engine's card to Redis when it has loaded (and keeps it fresh while it lives); the bot
+resolves ``--v``/``--niji``/``--version`` and the /settings model choice against the live cards, takes image
+sizes for ``--ar`` from the card, and refuses a flag the family cannot honour before anything is queued.
+Cards travel as JSON; unknown fields are rejected, so a newer worker's card is never half-understood.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from worker.spec import GuidanceCurve
+
+
+class Capabilities(BaseModel):
+    """Which prompt features the family honours; the bot refuses the others with a clear message."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    negative_prompt: bool = True  # --no (and a default negative)
+    weights: bool = True  # ``::`` multi-prompt weights
+    tile: bool = True  # --tile (seamless padding of the denoiser's convolutions)
+    img2img: bool = True  # variations and upscales
+    inpaint: bool = False  # Vary (Region) and the editing tools
+
+
+class ModelCard(BaseModel):
+    """One loaded model, as its workers advertise it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)  # the name jobs are routed by (IMAGINE_MODEL, or its alias)
+    aliases: tuple[str, ...] = ()  # other names it answers to (``--v 6``, ``--niji``, an admin's alias)
+    family: str  # "demo", "sd1", "sd2", "sdxl", "sd3", "flux", …
+    base_resolution: int = Field(gt=0)  # native side: --ar sizes keep about base² pixels
+    size_step: int = Field(gt=0)  # sides are multiples of this
+    max_side: int = Field(gt=0)  # no job (upscales included) may ask for a longer side
+    default_steps: int = Field(ge=1, le=200)  # denoising steps at --quality 1
+    guidance: GuidanceCurve  # --stylize → guidance scale
+    capabilities: Capabilities = Capabilities()
+
+    def answers_to(self, name: str) -> bool:
+        """Whether ``name`` (case-insensitive) is this model's name or one of its aliases."""
+        wanted = name.strip().casefold()
+        return wanted == self.name.casefold() or any(wanted == alias.casefold() for alias in self.aliases)
