@@ -40,7 +40,7 @@ def main() -> None:
 
     engine = Engine.load(EngineSettings())
     side = engine.base_resolution
-    steps = engine.settings.steps
+    steps = engine.default_steps
 
     # Engine and stock grids alternate, so load from other processes on a shared machine hits both alike.
     pipe = _stock_pipeline(engine)
@@ -81,7 +81,7 @@ def main() -> None:
 
 def _engine_grid(engine: Engine, side: int, seed: int) -> dict[str, float]:
     fields = PromptFields(prompts=[WeightedPrompt(text=PROMPT)], width=side, height=side)
-    spec = imagine_spec(fields, Requester(user_id=0, channel_id=0), Mode.FAST, engine.settings.steps, seed=seed * 4)
+    spec = imagine_spec(fields, Requester(user_id=0, channel_id=0), Mode.FAST, engine.default_steps, seed=seed * 4)
     result = engine.run(spec)
     result.files()
     row = {key: result.timings[key] for key, _ in STAGES}
