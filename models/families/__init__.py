@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.families import sd
+from models.families import flux, flux2_klein, sd, sd3, z_image
 from models.families.base import FamilyAdapter, Registration
 
-FAMILIES: tuple[Registration, ...] = (sd.REGISTRATION,)
+FAMILIES: tuple[Registration, ...] = (
+    sd.REGISTRATION,
+    sd3.REGISTRATION,
+    flux.REGISTRATION,
+    flux2_klein.REGISTRATION,
+    z_image.REGISTRATION,
+)
 
 __all__ = ["FAMILIES", "FamilyAdapter", "Registration", "by_class_name", "for_pipeline", "names"]
 
