@@ -20,6 +20,9 @@ unused; base about 50 steps at ``guidance_scale=4.0``. Flags:
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -54,8 +57,10 @@ class Flux2Klein:
     def __init__(self, pipe: Flux2KleinPipeline, settings: EngineSettings, name: str):
         flow.use_flow_scheduler(pipe)
         self.pipe: Any = pipe
-        # DiffusionPipeline.from_pipe casts the shared modules to its dtype argument, fp32 unless told otherwise.
-        self.inpaint: Any = Flux2KleinInpaintPipeline.from_pipe(pipe, dtype=pipe.transformer.dtype)
+        # DiffusionPipeline.from_pipe casts the shared modules to its dtype argument, fp32 unless told otherwise (and
+        # warns, needlessly, that klein's modules keep none in fp32).
+        with _quiet("diffusers.models.modeling_utils"):
+            self.inpaint: Any = Flux2KleinInpaintPipeline.from_pipe(pipe, dtype=pipe.transformer.dtype)
         self.inpaint.set_progress_bar_config(disable=True)
         self.img2img: Any = self.inpaint
         self.variant = "distilled" if pipe.config["is_distilled"] else "base"
@@ -117,6 +122,17 @@ class Flux2Klein:
         mean = vae.bn.running_mean.view(1, -1, 1, 1).to(tokens)
         std = torch.sqrt(vae.bn.running_var.view(1, -1, 1, 1) + vae.config.batch_norm_eps).to(tokens)
         return vae.decode(Flux2KleinPipeline._unpatchify_latents(tokens * std + mean), return_dict=False)[0]
+
+
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    log = logging.getLogger(name)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 REGISTRATION = Registration(name="FLUX.2 klein", pipelines=(Flux2KleinPipeline,), adapter=Flux2Klein, transformer=True)
