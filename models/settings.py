@@ -36,6 +36,7 @@ class EngineSettings(BaseSettings):
     # On CPUs with native bf16 (AVX512-BF16/AMX) autocast roughly halves the UNet time; off by default
     # because elsewhere it is slower than fp32 and pixels differ from the fp32 reference.
     cpu_bf16_autocast: bool = False
+    # torch.compile the denoiser (the UNet, or the transformer of SD3, FLUX, Z-Image); the name predates those.
     compile_unet: bool = False
 
     # Denoising steps at --quality 1; unset: the model family's recommended steps (20 for Stable Diffusion and the
