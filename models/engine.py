@@ -1,17 +1,17 @@
 """The generation engine the worker calls: one loaded model, and ``run(spec)`` for every job kind.
 
-* imagine / reroll: four images in one batched denoising run (CFG batched too), cell i from seed ``seed + i``
-  so any cell can be regenerated alone; then a 2×2 grid.
+* imagine / reroll: four images in one batched denoising run (guidance batched too, where the family's pipeline
+  batches it), cell i from seed ``seed + i`` so any cell can be regenerated alone; then a 2×2 grid.
 * variation: four images by img2img from the source cell; strength 0.85 (strong: new composition, same
   subject and palette) or 0.5 (subtle: same composition, new details).
 * upscale: one image at 2× per side: Lanczos, then img2img refinement at strength 0.25 (subtle: sharpen what is
   there) or 0.45 (creative: invent new fine detail), with VAE tiling for large outputs.
 
-Steps and guidance are the spec's: the bot (and ``imagine generate``) fill ``spec.steps`` with
-``steps_for_quality(<the card's default steps>, --quality)`` and ``spec.guidance`` from --stylize on the card's
-guidance curve, so a kept spec regenerates the same pixels even after the settings change. The prompt flags are
-applied in models/prompting.py (--no, ``::`` weights, --stylize, --style raw, --chaos), models/sampling.py (--stop)
-and models/tiling.py (--tile).
+Steps and guidance are the spec's: ``imagine generate`` (and the bot, from the worker's model card) fill
+``spec.steps`` with ``steps_for_quality(<the card's default steps>, --quality)`` and ``spec.guidance`` from --stylize
+on the card's guidance curve, so a kept spec regenerates the same pixels even after the settings change. The
+prompt flags are applied in models/prompting.py (--no, ``::`` weights, --stylize, --style raw, --chaos),
+models/sampling.py (--stop) and models/tiling.py (--tile).
 
 Every model family (SD 1/2/XL, SD3/3.5, FLUX.1, FLUX.2 klein, Z-Image) runs through the same steps; what differs
 (text encoders, pipeline arguments, latent layout, which flags it can honour) is its adapter's, in models/families/.
@@ -35,13 +35,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from PIL import Image
 
-from models import device as devices
-from models import families, loader, memory
+from models import loader, memory
 from models.encode import ImageInfo
 from models.families import base
-from models.grid import make_grid
 from models.prompting import negative_text
-from models.result import EngineResult
+from models.result import GRID_SIZE, EngineResult
 from models.sampling import StepHooks
 from models.settings import EngineSettings
 from models.tiling import seamless
@@ -60,7 +58,6 @@ logger = logging.getLogger(__name__)
 VARIATION_STRENGTH = {Strength.STRONG: 0.85, Strength.SUBTLE: 0.5}
 UPSCALE_STRENGTH = {Strength.SUBTLE: 0.25, Strength.CREATIVE: 0.45}
 UPSCALE_FACTOR = 2
-GRID_SIZE = 4
 
 
 class Engine:
@@ -87,11 +84,6 @@ class Engine:
             raise loader.ModelLoadError(f"base resolution {self.base_resolution} is not a multiple of {step}")
         _warn_unused(settings, facts)
 
-    @property
-    def _pipe(self) -> Any:
-        # diffusers registers a pipeline's modules (vae, unet, image_processor) at run time, out of mypy's sight.
-        return self.model.pipe
-
     @classmethod
     def load(cls, settings: EngineSettings | None = None) -> Engine:
         """Load the configured model once per process; raises loader.ModelLoadError."""
@@ -105,14 +97,7 @@ class Engine:
     def from_pipeline(cls, pipe: Any, settings: EngineSettings, name: str) -> Engine:
         """An engine for a pipeline built in code (the benchmark's full-size models); raises loader.ModelLoadError."""
         started = time.perf_counter()
-        family = families.for_pipeline(pipe)
-        if family is None:
-            raise loader.ModelLoadError(f"{name!r} is a {type(pipe).__name__}; it runs {families.names()}")
-        try:
-            placement = devices.choose(settings, transformer=family.transformer)
-        except ValueError as exc:
-            raise loader.ModelLoadError(str(exc)) from exc
-        engine = cls(loader.prepare(pipe, name, settings, placement, family), settings)
+        engine = cls(loader.adopt(pipe, name, settings), settings)
         engine.load_seconds = time.perf_counter() - started
         return engine
 
@@ -141,16 +126,10 @@ class Engine:
     ) -> EngineResult:
         """Make a job's images; raises Cancelled, or EngineError with a code and a user-facing message."""
         started = time.perf_counter()
-        self._check(spec, source)
+        width, height, count = self._job_size(spec, source)
+        self._check(spec, source, width, height)
         if should_cancel is not None and should_cancel():
             raise Cancelled()
-        if spec.kind is JobKind.UPSCALE:
-            assert source is not None  # checked in _check
-            width, height = self._upscaled(source)
-            count = 1
-        else:
-            width, height = spec.prompt.width, spec.prompt.height
-            count = GRID_SIZE
         image = None if source is None else source.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
         hooks = StepHooks(
             stop_percent=spec.prompt.stop if spec.kind is not JobKind.UPSCALE else 100,
@@ -231,11 +210,20 @@ class Engine:
         )
         timings["decode"] = time.perf_counter() - clock
         # 5. Post-process: pixels to PIL images.
-        return self._pipe.image_processor.postprocess(images, output_type="pil")
+        return self.adapter.pipe.image_processor.postprocess(images, output_type="pil")
 
     # -- checks, context and results --------------------------------------------------------------------------
 
-    def _check(self, spec: JobSpec, source: Image.Image | None) -> None:
+    def _job_size(self, spec: JobSpec, source: Image.Image | None) -> tuple[int, int, int]:
+        """(width, height, images) of the output: a grid at the prompt's size, or one image at twice the source's."""
+        if spec.kind is not JobKind.UPSCALE or source is None:
+            return spec.prompt.width, spec.prompt.height, GRID_SIZE
+        # The VAE (and a transformer's patches) need sides divisible by the pixel multiple: other sources get trimmed.
+        multiple = self.adapter.facts.pixel_multiple
+        width, height = source.width * UPSCALE_FACTOR, source.height * UPSCALE_FACTOR
+        return width - width % multiple, height - height % multiple, 1
+
+    def _check(self, spec: JobSpec, source: Image.Image | None, width: int, height: int) -> None:
         wanted = spec.prompt.model
         if wanted is not None and self.settings.aliases.get(wanted, wanted) != self.name:
             raise EngineError(ErrorCode.UNSUPPORTED, f"this worker runs model {self.name!r}, not {wanted!r}")
@@ -253,22 +241,15 @@ class Engine:
         if spec.prompt.width % step or spec.prompt.height % step:
             size = f"{spec.prompt.width}x{spec.prompt.height}"
             raise EngineError(ErrorCode.BAD_INPUT, f"size {size} is not a multiple of {step} pixels")
-        upscale = spec.kind is JobKind.UPSCALE and source is not None
-        longest = max(self._upscaled(source) if upscale else (spec.prompt.width, spec.prompt.height))  # type: ignore[arg-type]  # source is set when upscale
-        if longest > self.max_side:
+        if max(width, height) > self.max_side:
+            longest = max(width, height)
             raise EngineError(
                 ErrorCode.BAD_INPUT, f"a {longest} px side is longer than this model's {self.max_side} px"
             )
 
-    def _upscaled(self, source: Image.Image) -> tuple[int, int]:
-        # The VAE (and a transformer's patches) need sides divisible by the pixel multiple: larger sources get trimmed.
-        return _even_size(
-            source.width * UPSCALE_FACTOR, source.height * UPSCALE_FACTOR, self.adapter.facts.pixel_multiple
-        )
-
     @contextlib.contextmanager
     def _vae_tiling(self, enabled: bool) -> Iterator[None]:
-        vae = self._pipe.vae
+        vae = self.adapter.pipe.vae
         if not enabled:
             yield
             return
@@ -288,41 +269,22 @@ class Engine:
         started: float,
         strength: float | None,
     ) -> EngineResult:
-        steps = spec.steps
-
-        def info(seed: int) -> ImageInfo:
-            return ImageInfo(
-                prompt=spec.prompt.text,
-                negative=negative_text(spec.prompt, self.settings),
-                seed=seed,
-                steps=steps,
-                guidance=spec.guidance,
-                width=width,
-                height=height,
-                model=self.name,
-                job_id=spec.id,
-                sampler=self.adapter.facts.sampler,
-                strength=strength,
-            )
-
-        clock = time.perf_counter()
-        grid = make_grid(images) if len(images) == GRID_SIZE else None
-        timings["grid"] = time.perf_counter() - clock
-        seconds = time.perf_counter() - started
-        logger.info("job %s: %s done in %.2fs", spec.id, spec.kind, seconds)
-        return EngineResult(
-            images=images,
-            grid=grid,
+        info = ImageInfo(
+            prompt=spec.prompt.text,
+            negative=negative_text(spec.prompt, self.settings),
             seed=spec.seed,
+            steps=spec.steps,
+            guidance=spec.guidance,
             width=width,
             height=height,
-            seconds=seconds,
             model=self.name,
-            infos=[info(spec.seed + i) for i in range(len(images))],
-            grid_info=info(spec.seed) if grid is not None else None,
-            timings=timings,
-            max_file_bytes=self.settings.max_file_bytes,
+            job_id=spec.id,
+            sampler=self.adapter.facts.sampler,
+            strength=strength,
         )
+        result = EngineResult.collect(images, info, timings, started, self.settings.max_file_bytes)
+        logger.info("job %s: %s done in %.2fs", spec.id, spec.kind, result.seconds)
+        return result
 
 
 def strength_for(spec: JobSpec) -> float | None:
@@ -332,10 +294,6 @@ def strength_for(spec: JobSpec) -> float | None:
     if spec.kind is JobKind.UPSCALE and spec.strength is not None:
         return UPSCALE_STRENGTH[spec.strength]
     return None
-
-
-def _even_size(width: int, height: int, multiple: int) -> tuple[int, int]:
-    return width - width % multiple, height - height % multiple
 
 
 def _warn_unused(settings: EngineSettings, facts: base.FamilyFacts) -> None:

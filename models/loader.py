@@ -34,7 +34,7 @@ from models.families import FamilyAdapter, Registration
 from models.families.sd import base_resolution, detect_family
 from models.settings import EngineSettings
 
-__all__ = ["LoadedModel", "ModelLoadError", "base_resolution", "detect_family", "load", "prepare"]
+__all__ = ["LoadedModel", "ModelLoadError", "adopt", "base_resolution", "detect_family", "load", "prepare"]
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +99,18 @@ def load(settings: EngineSettings) -> LoadedModel:
     family = families.for_pipeline(pipe)
     if family is None:
         raise _unsupported(name, type(pipe).__name__)
+    return prepare(pipe, name, settings, placement, family)
+
+
+def adopt(pipe: DiffusionPipeline, name: str, settings: EngineSettings) -> LoadedModel:
+    """A pipeline built in code (the benchmark's full-size models), placed as ``load`` places one it read."""
+    family = families.for_pipeline(pipe)
+    if family is None:
+        raise _unsupported(name, type(pipe).__name__)
+    try:
+        placement = devices.choose(settings, transformer=family.transformer)
+    except ValueError as exc:
+        raise ModelLoadError(str(exc)) from exc
     return prepare(pipe, name, settings, placement, family)
 
 
