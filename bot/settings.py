@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from worker.settings import ENV_CONFIG
 from worker.sizes import BASE_RESOLUTION, SIZE_STEP
 
 
@@ -30,7 +31,7 @@ def _split_list(value: object) -> object:
 class BotSettings(BaseSettings):
     """Everything the Discord front end needs besides the queue."""
 
-    model_config = SettingsConfigDict(env_prefix="IMAGINE_", env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(**ENV_CONFIG, populate_by_name=True)  # read as the workers read theirs
 
     discord_token: SecretStr = Field(validation_alias=AliasChoices("IMAGINE_DISCORD_TOKEN", "DISCORD_TOKEN"))
     # Guilds whose command list is synced directly (instant); without any, commands are synced globally.
