@@ -61,6 +61,17 @@ def test_a_worker_serves_only_its_models_queues(connection: redis.Redis, setting
     assert EventLog(connection).outcome(theirs.id)["status"] == "done"
 
 
+def test_queues_fast_serves_only_its_models_fast_queue(connection: redis.Redis, settings: QueueSettings) -> None:
+    """`--queues fast` still works per model: the fast job of this worker's model runs, its relax job waits."""
+    queue = JobQueue(connection, settings)
+    fast, relax = make_spec(user_id=1), make_spec(user_id=2, mode=Mode.RELAX)
+    queue.enqueue(fast)
+    queue.enqueue(relax)
+    engine = fakes.FakeEngine()
+    assert drain(settings, engine=engine, modes=[Mode.FAST]) == 1
+    assert engine.runs == [fast.id] and rq_queue(connection, "fake", Mode.RELAX).job_ids == [relax.id]
+
+
 def test_a_spec_for_another_model_is_refused_as_unsupported(connection: redis.Redis, settings: QueueSettings) -> None:
     """A stray spec for another model in this worker's queue fails (code unsupported) without reaching the engine."""
     stray = make_spec(model="sdxl")
