@@ -23,13 +23,14 @@ from bot.command_sync import sync_commands
 from bot.commands import Commands
 from bot.delivery import Delivery
 from bot.info import Info
+from bot.model_choice import ModelChooser
 from bot.moderation import BannedWords
 from bot.progress import ProgressEditor
-from bot.prompt import ParserOptions
 from bot.replies import answer_error
 from bot.services import BotServices
 from bot.settings import BotSettings
 from worker.events import EventConsumer
+from worker.fleet import Fleet
 from worker.settings import QueueSettings
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class ImagineBot(ButtonClient):
         """Open the services, register commands and buttons, sync deliberately, start delivering."""
         settings, qs = self.settings, self.queue_settings
         services = self._services = BotServices.open(self, qs)
+        models = ModelChooser(Fleet(services.queue.connection), services.blocking, settings.default_model)
         self._buttons = ButtonActions(
             queue=services.queue,
             blocking=services.blocking,
@@ -87,7 +89,7 @@ class ImagineBot(ButtonClient):
             user_prefs=services.user_prefs,
             submitter=services.submitter,
             outbox=services.outbox,
-            steps=settings.steps,
+            models=models,
         )
         self.add_dynamic_items(JobButton)
         info = Info(
@@ -96,16 +98,15 @@ class ImagineBot(ButtonClient):
             records=services.records,
             user_prefs=services.user_prefs,
             blocking=services.blocking,
-            model=settings.model,
+            models=models,
         )
         commands = Commands(
             user_prefs=services.user_prefs,
             submitter=services.submitter,
             outbox=services.outbox,
             info=info,
-            parser_options=ParserOptions(base=settings.model_base, size_step=settings.size_step),
+            models=models,
             banned=BannedWords(settings.banned_words),
-            steps=settings.steps,
         )
         commands.register(self.tree)
         await sync_commands(self.tree, services.redis, settings.guild_ids, force=self.force_sync)

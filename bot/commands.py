@@ -1,7 +1,8 @@
 """The slash commands: /imagine, /settings and /info.
 
-/imagine answers within Discord's 3 seconds: the prompt is parsed and the jobs admitted first (milliseconds), and
-the answer is either the job's message ("Waiting to start") or an ephemeral error embed.
+/imagine answers within Discord's 3 seconds: the prompt is parsed against the models online (bot/model_choice.py)
+and the jobs admitted first (milliseconds), and the answer is either the job's message ("Waiting to start") or an
+ephemeral error embed.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from discord import app_commands
 from bot import messages, metrics, views
 from bot.info import Info
 from bot.jobs import JobRecord, requester_of
+from bot.model_choice import Choice, ModelChooser, ModelRefused, check_job
 from bot.moderation import BannedWords
 from bot.outbox import Outbox
 from bot.permutations import expand_permutations
-from bot.prompt import ParserOptions, PromptError, parse_prompt
+from bot.prompt import PromptError
 from bot.settings_view import SettingsView, settings_embed
 from bot.submit import Accepted, Submitter, refusal_embed
 from bot.user_settings import MAX_SUFFIX, UserSettingsStore
-from worker.spec import JobKind, JobSpec, imagine_spec
+from worker.spec import JobKind, JobSpec, Mode, imagine_spec
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +40,15 @@ class Commands:
         submitter: Submitter,
         outbox: Outbox,
         info: Info,
-        parser_options: ParserOptions,
+        models: ModelChooser,
         banned: BannedWords,
-        steps: int,
     ):
         self.user_prefs = user_prefs
         self.submitter = submitter
         self.outbox = outbox
         self.info_panel = info
-        self.parser_options = parser_options
+        self.models = models
         self.banned = banned
-        self.steps = steps  # denoising steps at --quality 1
 
     def register(self, tree: app_commands.CommandTree[Any]) -> None:
         """Add the commands to the tree (discord.py passes this object to the bound callbacks)."""
@@ -74,22 +74,20 @@ class Commands:
             metrics.PROMPTS.labels("banned").inc()
             await interaction.response.send_message(embed=messages.banned_prompt(word), ephemeral=True)
             return
+        live = await self.models.live()
         try:
-            parsed = parse_prompt(text, self.parser_options)
-            texts = expand_permutations(text, self.parser_options.max_permutations)
+            jobs = self._jobs(interaction, text, prefs.mode, self.models.for_prompt(text, live, prefs.model))
+        except ModelRefused as exc:
+            log.info("user %s: prompt refused: %s", user_id, exc)
+            metrics.PROMPTS.labels("refused" if exc.offline else "invalid").inc()
+            await interaction.response.send_message(embed=exc.embed, ephemeral=True)
+            return
         except PromptError as exc:
             metrics.PROMPTS.labels("invalid").inc()
             await interaction.response.send_message(
                 embed=messages.invalid_parameter(exc.message, exc.hint, exc.title), ephemeral=True
             )
             return
-        requester = requester_of(interaction)
-        jobs: list[tuple[JobSpec, JobRecord]] = []
-        for fields, shown in zip(parsed, texts, strict=True):
-            for _ in range(fields.repeat):
-                spec = imagine_spec(fields, requester, prefs.mode, self.steps)
-                # The expansion may leave double spaces.
-                jobs.append((spec, JobRecord.for_spec(spec, prompt=" ".join(shown.split()))))
         accepted, refusal = await self.submitter.enqueue_in_time(interaction, jobs, started)
         deferred = interaction.response.is_done()
         metrics.PROMPTS.labels("accepted" if accepted else "refused").inc()
@@ -115,6 +113,24 @@ class Commands:
         if refusal is not None:
             await interaction.followup.send(embed=refusal_embed(refusal), ephemeral=True)
 
+    def _jobs(
+        self, interaction: discord.Interaction, text: str, mode: Mode, choices: list[Choice]
+    ) -> list[tuple[JobSpec, JobRecord]]:
+        """Each expansion's jobs (``--repeat`` of them), with the model's steps and guidance; raises ModelRefused."""
+        requester = requester_of(interaction)
+        texts = expand_permutations(text, self.models.limits.max_permutations)
+        jobs: list[tuple[JobSpec, JobRecord]] = []
+        for choice, shown in zip(choices, texts, strict=True):
+            card = choice.card
+            for _ in range(choice.fields.repeat):
+                spec = imagine_spec(
+                    choice.fields, requester, mode, card.default_steps, model=card.name, guidance=card.guidance
+                )
+                check_job(spec, card)
+                # The expansion may leave double spaces.
+                jobs.append((spec, JobRecord.for_spec(spec, prompt=" ".join(shown.split()))))
+        return jobs
+
     async def _cleanup_if_delivered(self, job: Accepted, message_id: int | None) -> None:
         # The job may have finished before its message was recorded; then delivery could not remove this message.
         if message_id is not None and await self.submitter.already_delivered(job.spec.id):
@@ -132,7 +148,8 @@ class Commands:
         if suffix is not None:
             prefs = prefs.model_copy(update={"suffix": "" if suffix.strip().lower() == "none" else suffix.strip()})
             await self.user_prefs.save(user_id, prefs)
-        view = SettingsView(self.user_prefs, user_id, prefs)
+        live = await self.models.live()
+        view = SettingsView(self.user_prefs, user_id, prefs, [model.card for model in live])
         await interaction.response.send_message(embed=settings_embed(prefs), view=view, ephemeral=True)
 
     async def info(self, interaction: discord.Interaction) -> None:

@@ -122,6 +122,61 @@ def queue_full(message: str) -> discord.Embed:
     return error_embed("Queue full", message, "Wait for a job to finish, or cancel one with its ❌ button.")
 
 
+def no_model_online() -> discord.Embed:
+    """Nothing can be drawn: no worker has published a model card (none started yet, or all stopped)."""
+    return error_embed(
+        "No model online",
+        "No model is online yet: no image worker is running. Nothing was queued.",
+        "Try again in a minute; /info shows the models online.",
+    )
+
+
+def model_offline(asked_by: str, requested: str, online: list[str]) -> discord.Embed:
+    """A model (asked for by ``asked_by``: "--v 6", "Your /settings model"…) that no live worker serves."""
+    embed = error_embed(
+        "Model offline",
+        f"{asked_by} asks for model `{_plain(requested)}`, which no worker online runs. Nothing was queued.",
+        "Choose one of the models online with --v NAME, or in /settings.",
+    )
+    embed.add_field(name="Models online", value=_listed(online), inline=False)
+    return embed
+
+
+def not_supported(what: str, model: str, why: str) -> discord.Embed:
+    """A flag or button the chosen model's family cannot honour (refused before anything is queued)."""
+    return error_embed(
+        "Not supported by this model",
+        f"{what} is not available on `{_plain(model)}`: {why}. Nothing was queued.",
+        "Leave it out, or choose another model with --v NAME (/info lists the models online).",
+    )
+
+
+def too_large(side: int, model: str, max_side: int) -> discord.Embed:
+    """A job whose images would be longer on a side than the model's card allows."""
+    return error_embed(
+        "Image too large",
+        f"This job would make images {side} px on a side; `{_plain(model)}` makes at most {max_side} px. "
+        "Nothing was queued.",
+        "Use a smaller --ar, or upscale the original grid image instead.",
+    )
+
+
+def model_label(name: str, aliases: tuple[str, ...] | list[str] = ()) -> str:
+    """A model as lists show it: ``name`` (and its aliases), markdown-escaped."""
+    text = f"`{_plain(name)}`"
+    return f"{text} ({', '.join(discord.utils.escape_markdown(a) for a in aliases)})" if aliases else text
+
+
+def _plain(text: str) -> str:
+    # Names go inside `code`, where markdown does not apply; only a backtick could end it.
+    return text.replace("`", "'")
+
+
+def _listed(lines: list[str], limit: int = 1024) -> str:
+    text = "\n".join(lines) if lines else "none"
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
 def job_queued(ahead: int | None) -> discord.Embed:
     """A job admitted but held back by the user's concurrent limit."""
     where = f" Position in your queue: {ahead + 1}." if ahead is not None else ""

@@ -21,6 +21,13 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis as AsyncRedis
 
 
+# How every process reads its settings: ``IMAGINE_*`` variables, then a ``.env`` file in the working directory,
+# unknown names ignored (one .env serves the bot, the workers and the engine). QueueSettings, BotSettings and
+# models.settings.EngineSettings all use it, so ``imagine bot`` and ``imagine worker`` started from the same
+# directory cannot read different values.
+ENV_CONFIG = SettingsConfigDict(env_prefix="IMAGINE_", env_file=".env", extra="ignore")
+
+
 class StoreKind(StrEnum):
     """Result store backends."""
 
@@ -31,7 +38,7 @@ class StoreKind(StrEnum):
 class QueueSettings(BaseSettings):
     """Everything between "the bot enqueued a job" and "the bot is told the result"."""
 
-    model_config = SettingsConfigDict(env_prefix="IMAGINE_", env_file=".env", extra="ignore")
+    model_config = ENV_CONFIG
 
     # Out of repr: a URL may embed a password. Log redis_url_safe instead.
     redis_url: str = Field(default="redis://localhost:6379/0", repr=False)

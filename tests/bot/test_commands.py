@@ -9,9 +9,9 @@ from bot import custom_ids, keys
 from bot.commands import Commands
 from bot.info import Info
 from bot.moderation import BannedWords
-from bot.prompt import ParserOptions
 from bot.services import BotServices
 from bot.user_settings import UserSettings
+from tests.bot.fleet import chooser
 from tests.bot.stand_ins import Interaction, Shown
 from worker.spec import JobKind, Mode, Requester
 
@@ -23,16 +23,15 @@ def _commands(services: BotServices) -> Commands:
         records=services.records,
         user_prefs=services.user_prefs,
         blocking=services.blocking,
-        model="demo",
+        models=chooser(services),
     )
     return Commands(
         user_prefs=services.user_prefs,
         submitter=services.submitter,
         outbox=services.outbox,
         info=info,
-        parser_options=ParserOptions(),
+        models=chooser(services),
         banned=BannedWords(["dragon"]),
-        steps=20,
     )
 
 
@@ -45,7 +44,7 @@ def _job_id(shown: Shown) -> str:
 
 
 def _queued(services: BotServices, mode: Mode = Mode.FAST) -> list[str]:
-    return services.queue.queues[mode].job_ids
+    return services.queue.rq_queue("sd1", mode).job_ids
 
 
 def test_imagine_answers_waiting_and_enqueues(services: BotServices) -> None:

@@ -1,8 +1,10 @@
-"""The end-to-end stack: the Discord emulator, a private Redis, a real worker process and a real bot process.
+"""The end-to-end stack: the Discord emulator, a private Redis, real worker processes and a real bot process.
 
 The emulator runs in a background thread's event loop for the whole module, so synchronous tests drive it with
-``stack.run(coro)``; the bot and the worker are subprocesses (``python -m cli bot`` / ``worker``), configured by
-environment variables as in production, the bot pointed at the emulator with IMAGINE_DISCORD_URL.
+``stack.run(coro)``; the bot and the workers are subprocesses (``python -m cli bot`` / ``worker``), configured by
+environment variables as in production, the bot pointed at the emulator with IMAGINE_DISCORD_URL. By default one
+worker runs the bundled demo model; ``Stack(workers=…)`` starts a fleet instead (one worker per entry, named by its
+key, with that entry's extra environment).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sandbox.client import Sandbox
 from sandbox.models import Channel, Guild, Interaction, InteractionType, Message, User
 from worker import keys as worker_keys
 from worker.embedded_redis import EmbeddedRedis
+from worker.fleet import Fleet
 from worker.spec import JobSpec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,7 +82,7 @@ class Process:
 class Stack:
     """Everything an end-to-end test talks to."""
 
-    def __init__(self) -> None:
+    def __init__(self, workers: dict[str, dict[str, str]] | None = None) -> None:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="emulator", daemon=True)
         self._thread.start()
@@ -102,27 +105,27 @@ class Stack:
             "IMAGINE_QUEUE_CAP": "5",
             "IMAGINE_STEPS": "2",
         }
-        self.worker = Process(
-            [sys.executable, "-m", "cli", "worker"],
-            _env(
-                **queue_env,
-                IMAGINE_MODEL="demo",
-                IMAGINE_DEVICE="cpu",
-                IMAGINE_PREVIEW_EVERY="1",
-                IMAGINE_PROGRESS_INTERVAL_S="0",
-                IMAGINE_DEFAULT_NEGATIVE="",
-            ),
-            "worker",
-        )
+        worker_env = {
+            **queue_env,
+            "IMAGINE_MODEL": "demo",
+            "IMAGINE_DEVICE": "cpu",
+            "IMAGINE_PREVIEW_EVERY": "1",
+            "IMAGINE_PROGRESS_INTERVAL_S": "0",
+            "IMAGINE_DEFAULT_NEGATIVE": "",
+        }
+        self.workers = {
+            name: Process([sys.executable, "-m", "cli", "worker", "--name", name], _env(**(worker_env | extra)), name)
+            for name, extra in (workers or {"worker": {}}).items()
+        }
+        self.worker = next(iter(self.workers.values()))
         self.bot = Process(
             [sys.executable, "-m", "cli", "bot"],
             _env(
                 **queue_env,
                 DISCORD_TOKEN=self.discord.bot_token,
                 IMAGINE_DISCORD_URL=self.discord.base_url,
-                # No guild ids: commands are synced globally, so they work in DMs too.
-                IMAGINE_MODEL_BASE="64",
-                IMAGINE_SIZE_STEP="64",
+                # No guild ids: commands are synced globally, so they work in DMs too. Sizes, steps and the model
+                # come from the workers' cards.
                 # No throttling: a tiny job's few progress events would otherwise be folded into none.
                 IMAGINE_PROGRESS_EDIT_INTERVAL_S="0",
                 IMAGINE_BANNED_WORDS=BANNED,
@@ -139,19 +142,15 @@ class Stack:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def start(self) -> None:
-        """Start the worker and the bot; wait until the bot is connected and its commands are synced."""
-        self.worker.start()
+        """Start the workers and the bot; wait until the bot is connected, its commands are synced and every worker
+        has published its card."""
+        for worker in self.workers.values():
+            worker.start()
         self.start_bot()
-        self.wait(
-            lambda: b"imagine-fast" in b" ".join(self.redis.keys("rq:worker*") or [b""]) or self._worker_up(),
-            timeout=90,
-            what="worker up",
-        )
+        self.wait(lambda: self._workers_up() == len(self.workers), timeout=90, what="workers up")
 
-    def _worker_up(self) -> bool:
-        from rq import Worker
-
-        return Worker.count(connection=self.redis) > 0
+    def _workers_up(self) -> int:
+        return sum(model.workers for model in Fleet(self.redis).models())
 
     def start_bot(self) -> None:
         """Start (or restart) the bot process and wait for it to be on the gateway with commands synced."""
@@ -169,8 +168,9 @@ class Stack:
 
     def stop(self) -> None:
         self.bot.stop()
-        self.worker.stop()
-        for process in (self.bot, self.worker):
+        for worker in self.workers.values():
+            worker.stop()
+        for process in (self.bot, *self.workers.values()):
             process.log_path.unlink(missing_ok=True)
         self.run(self.discord.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -189,10 +189,8 @@ class Stack:
             if value:
                 return value
             time.sleep(0.05)
-        raise AssertionError(
-            f"timed out waiting for {what}\n--- bot ---\n{self.bot.output()[-3000:]}"
-            f"\n--- worker ---\n{self.worker.output()[-2000:]}"
-        )
+        workers = "".join(f"\n--- {name} ---\n{w.output()[-2000:]}" for name, w in self.workers.items())
+        raise AssertionError(f"timed out waiting for {what}\n--- bot ---\n{self.bot.output()[-3000:]}{workers}")
 
     # what people do (thin wrappers running the emulator client on its loop)
 
