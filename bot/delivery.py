@@ -4,6 +4,9 @@ Events are read through a consumer group (``worker.events.EventConsumer``) under
 bot restarted mid-job first gets back what it had read but not handled, and nothing emitted while it was down is
 lost. An event is acknowledged only once handled; a failed post stays pending and is retried (reclaimed) later.
 Posting is idempotent per job: ``keys.delivered`` is checked before posting and set (NX) after a successful post.
+A crash between Discord taking a post and that mark is covered twice: the post carries a nonce derived from the job
+(Discord answers a repeat within minutes with the first message), and a later try first looks for the result in
+the channel (``keys.posting`` says one was tried).
 """
 
 from __future__ import annotations
@@ -177,6 +180,12 @@ class Delivery:
             log.error("job %s: result image missing from the store (%s)", record.job_id, refs)
             await self._show_error(record, messages.internal_error(record.job_id, "The result image was lost."))
             return
+        if (found := await self._posted_before(record)) is not None:
+            log.info("job %s: result already in channel %s (message %s)", record.job_id, record.channel_id, found)
+            await self._mark(record.job_id, found)
+            if record.message_id is not None:
+                await self.outbox.delete(record, record.message_id)
+            return
         view = views.upscale_view(record.job_id) if record.kind is JobKind.UPSCALE else views.grid_view(record.job_id)
         filename = f"{record.job_id[:8]}_{split_ref(name)[1]}"
         reference = None
@@ -191,11 +200,25 @@ class Delivery:
             view=view,
             allowed_mentions=messages.mentions(record.user_id),
             reference=reference,
+            nonce=post_nonce(record.job_id),
         )
         await self._mark(record.job_id, message.id if message else 0)
         log.info("job %s: result posted in channel %s", record.job_id, record.channel_id)
         if record.message_id is not None:
             await self.outbox.delete(record, record.message_id)
+
+    async def _posted_before(self, record: JobRecord) -> int | None:
+        """The result message an earlier try posted, if this is not the first try and it can be found.
+
+        Only a try whose post Discord took but whose delivery was never recorded (a crash in between) leaves one.
+        Within a few minutes the post's nonce already makes Discord answer a repeat with that message; the search
+        covers a restart after that.
+        """
+        now = time.time()
+        if await self.connection.set(keys.posting(record.job_id), now, nx=True, ex=keys.RECORD_TTL_S):
+            return None  # the first try
+        first_try = float(await self.connection.get(keys.posting(record.job_id)) or now)
+        return await self.outbox.find_result_message(record, since=first_try)
 
     async def _failed(self, event: Event, record: JobRecord) -> None:
         reason = str(event.data.get("reason") or "Something went wrong while making your images.")
@@ -219,7 +242,9 @@ class Delivery:
                 allowed_mentions=messages.mentions(),
             )
         else:
-            await self.outbox.send(record, content=head, embed=embed, allowed_mentions=messages.mentions())
+            await self.outbox.send(
+                record, content=head, embed=embed, allowed_mentions=messages.mentions(), nonce=post_nonce(record.job_id)
+            )
         await self._mark(record.job_id, "failed")
 
     async def _cancelled(self, record: JobRecord) -> None:
@@ -236,6 +261,14 @@ class Delivery:
                 allowed_mentions=messages.mentions(),
             )
         await self._mark(record.job_id, "cancelled")
+
+
+def post_nonce(job_id: str) -> str:
+    """The nonce of the one message a job's end may post (its result, or its failure where it has no message).
+
+    Discord takes nonces of at most 25 characters; 25 of a job id's 32 random hex digits are as unique.
+    """
+    return job_id[:25]
 
 
 def _main_file(refs: list[str], kind: JobKind) -> str | None:

@@ -19,6 +19,12 @@ def record(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}"
 
 
+def posting(job_id: str) -> str:
+    """Set (NX) to the Unix time the bot first tried to post the job's result. A later try (after a crash between
+    Discord taking the post and ``delivered`` being set) first looks for that post in the channel. RECORD_TTL_S."""
+    return f"{PREFIX}:posting:{job_id}"
+
+
 def delivered(job_id: str) -> str:
     """Set (NX) to the result message's id once the result is posted: the delivery idempotency key. RECORD_TTL_S."""
     return f"{PREFIX}:delivered:{job_id}"

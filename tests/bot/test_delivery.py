@@ -44,6 +44,7 @@ class _Outbox:
         self.posts: list[dict[str, Any]] = []
         self.deleted: list[int] = []
         self.fail_first = fail_first
+        self.in_channel: int | None = None  # a result message an earlier try left in the channel
 
     async def send(self, record: JobRecord, **kwargs: Any) -> Any:
         if self.fail_first:
@@ -56,6 +57,9 @@ class _Outbox:
 
     async def delete(self, record: JobRecord, message_id: int) -> None:
         self.deleted.append(message_id)
+
+    async def find_result_message(self, record: JobRecord, since: float) -> int | None:
+        return self.in_channel
 
     async def edit(self, record: JobRecord, message_id: int, **kwargs: Any) -> None:
         pass
@@ -108,6 +112,7 @@ def test_done_event_seen_twice_posts_once(sync_redis: redis.Redis, server: Embed
     assert asyncio.run(twice()) == [True, True]
     assert len(outbox.posts) == 1 and outbox.deleted == [77]
     assert outbox.posts[0]["content"] == "**fox** - <@1> (fast)"
+    assert outbox.posts[0]["nonce"] == JOB[:25]  # Discord answers a repeat within minutes with this post
     assert sync_redis.get(f"imagine:bot:delivered:{JOB}") == b"1001"
 
 
@@ -119,3 +124,14 @@ def test_transient_failure_is_retried_not_lost(sync_redis: redis.Redis, server: 
     assert outbox.posts == [] and sync_redis.xpending("imagine:events", "bot")["pending"] == 1
     asyncio.run(_deliver_all(outbox, server.url))  # a new process, same consumer name
     assert len(outbox.posts) == 1 and sync_redis.xpending("imagine:events", "bot")["pending"] == 0
+
+
+def test_a_post_discord_took_before_a_crash_is_not_repeated(sync_redis: redis.Redis, server: EmbeddedRedis) -> None:
+    """After an earlier try (a crash before the delivery was recorded) the result found in the channel counts."""
+    outbox = _Outbox()
+    outbox.in_channel = 555
+    _setup(sync_redis)
+    sync_redis.set(f"imagine:bot:posting:{JOB}", 1_700_000_000)
+    asyncio.run(_deliver_all(outbox, server.url))
+    assert outbox.posts == [] and outbox.deleted == [77]
+    assert sync_redis.get(f"imagine:bot:delivered:{JOB}") == b"555"

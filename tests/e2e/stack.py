@@ -3,6 +3,10 @@
 The emulator runs in a background thread's event loop for the whole module, so synchronous tests drive it with
 ``stack.run(coro)``; the bot and the worker are subprocesses (``python -m cli bot`` / ``worker``), configured by
 environment variables as in production, the bot pointed at the emulator with IMAGINE_DISCORD_URL.
+
+Fault tests (tests/faults) shape it: Redis with an append-only file (``persist``) and stopped or restarted
+(``stop_redis``, ``start_redis``, ``restart_redis``), no worker, other limits or bot settings (``queue_env``,
+``bot_env``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from sandbox.client import Sandbox
 from sandbox.models import Channel, Guild, Interaction, InteractionType, Message, User
@@ -77,14 +83,33 @@ class Process:
 
 
 class Stack:
-    """Everything an end-to-end test talks to."""
+    """Everything an end-to-end test talks to.
 
-    def __init__(self) -> None:
+    ``persist``: Redis keeps an append-only file (in ``redis_dir``, else a temporary one), so a restart keeps
+    the queue. ``worker``: start a worker process too. ``queue_env`` / ``bot_env``: IMAGINE_* variables over
+    the defaults below (queue ones go to the bot and the worker).
+    """
+
+    def __init__(
+        self,
+        *,
+        persist: bool = False,
+        redis_dir: Path | None = None,
+        worker: bool = True,
+        queue_env: dict[str, str] | None = None,
+        bot_env: dict[str, str] | None = None,
+    ) -> None:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="emulator", daemon=True)
         self._thread.start()
-        self.redis_server = EmbeddedRedis().start()
-        self.redis = redis.Redis.from_url(self.redis_server.url)
+        self.redis_server = EmbeddedRedis(directory=redis_dir, persist=persist).start()
+        # The test's own client retries on a fresh connection, so it rides out the Redis restarts tests make.
+        self.redis = redis.Redis.from_url(
+            self.redis_server.url,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 5),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        )
+        self.with_worker = worker
         self.discord: Sandbox = self.run(self._start_sandbox())
         self.alice = self.discord.add_user("alice")
         self.bob = self.discord.add_user("bob")
@@ -101,6 +126,7 @@ class Stack:
             "IMAGINE_QUEUED_LIMIT": "2",
             "IMAGINE_QUEUE_CAP": "5",
             "IMAGINE_STEPS": "2",
+            **(queue_env or {}),
         }
         self.worker = Process(
             [sys.executable, "-m", "cli", "worker"],
@@ -127,9 +153,21 @@ class Stack:
                 IMAGINE_PROGRESS_EDIT_INTERVAL_S="0",
                 IMAGINE_BANNED_WORDS=BANNED,
                 IMAGINE_RECLAIM_IDLE_MS="2000",
+                **(bot_env or {}),
             ),
             "bot",
         )
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     async def _start_sandbox(self) -> Sandbox:
         return await Sandbox().start()
@@ -140,6 +178,9 @@ class Stack:
 
     def start(self) -> None:
         """Start the worker and the bot; wait until the bot is connected and its commands are synced."""
+        if not self.with_worker:
+            self.start_bot()
+            return
         self.worker.start()
         self.start_bot()
         self.wait(
@@ -166,6 +207,20 @@ class Stack:
 
     def _commands_synced(self) -> bool:
         return {"imagine", "settings", "info"} <= {c.name for c in self.discord.world.commands.values()}
+
+    def stop_redis(self) -> None:
+        """Stop the Redis server (SIGTERM: with ``persist`` its append-only file is complete)."""
+        self.redis_server.stop()
+
+    def start_redis(self) -> None:
+        """Start the Redis server again on the same port (and data directory)."""
+        self.redis_server.start()
+
+    def restart_redis(self, down_s: float = 0.0) -> None:
+        """Stop Redis, wait ``down_s``, start it again: every client's connections go stale."""
+        self.stop_redis()
+        time.sleep(down_s)
+        self.start_redis()
 
     def stop(self) -> None:
         self.bot.stop()
