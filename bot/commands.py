@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -20,12 +21,21 @@ from bot.moderation import BannedWords
 from bot.outbox import Outbox
 from bot.permutations import expand_permutations
 from bot.prompt import ParserOptions, PromptError, parse_prompt
+from bot.replies import answer_error
 from bot.settings_view import SettingsView, settings_embed
 from bot.submit import Accepted, Submitter, refusal_embed
 from bot.user_settings import MAX_SUFFIX, UserSettingsStore
 from worker.spec import JobKind, JobSpec, imagine_spec
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What admitting a prompt came to: the jobs accepted, and the error embed for what was not (if anything)."""
+
+    accepted: list[Accepted]
+    refusal: discord.Embed | None = None
 
 
 class Commands:
@@ -66,41 +76,16 @@ class Commands:
     async def imagine(self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 1500]) -> None:
         """/imagine prompt:<text>."""
         started = time.monotonic()
-        user_id = interaction.user.id
-        prefs = await self.user_prefs.load(user_id)
-        text = prefs.apply(prompt)
-        if (word := self.banned.find(text)) is not None:
-            log.info("user %s: banned word in prompt", user_id)
-            metrics.PROMPTS.labels("banned").inc()
-            await interaction.response.send_message(embed=messages.banned_prompt(word), ephemeral=True)
+        # Everything that decides the answer (the user's settings, parsing, admission) runs within the deferral
+        # budget: a burst waiting for Redis connections is deferred, never late.
+        verdict = await self.submitter.in_time(interaction, self._admit(interaction, prompt), started)
+        if not verdict.accepted:
+            assert verdict.refusal is not None
+            await answer_error(interaction, verdict.refusal)
             return
-        try:
-            parsed = parse_prompt(text, self.parser_options)
-            texts = expand_permutations(text, self.parser_options.max_permutations)
-        except PromptError as exc:
-            metrics.PROMPTS.labels("invalid").inc()
-            await interaction.response.send_message(
-                embed=messages.invalid_parameter(exc.message, exc.hint, exc.title), ephemeral=True
-            )
-            return
-        requester = requester_of(interaction)
-        jobs: list[tuple[JobSpec, JobRecord]] = []
-        for fields, shown in zip(parsed, texts, strict=True):
-            for _ in range(fields.repeat):
-                spec = imagine_spec(fields, requester, prefs.mode, self.steps)
-                # The expansion may leave double spaces.
-                jobs.append((spec, JobRecord.for_spec(spec, prompt=" ".join(shown.split()))))
-        accepted, refusal = await self.submitter.enqueue_in_time(interaction, jobs, started)
         deferred = interaction.response.is_done()
-        metrics.PROMPTS.labels("accepted" if accepted else "refused").inc()
-        if not accepted:
-            assert refusal is not None
-            if deferred:
-                await interaction.followup.send(embed=refusal_embed(refusal), ephemeral=True)
-            else:
-                await interaction.response.send_message(embed=refusal_embed(refusal), ephemeral=True)
-            return
-        first, *others = accepted
+        refusal = verdict.refusal
+        first, *others = verdict.accepted
         if deferred:  # the first follow-up fills the "thinking…" message
             message_id: int | None = (await interaction.followup.send(wait=True, **_waiting_message(first))).id
         else:
@@ -113,7 +98,33 @@ class Commands:
             if message is not None:
                 await self._cleanup_if_delivered(job, message.id)
         if refusal is not None:
-            await interaction.followup.send(embed=refusal_embed(refusal), ephemeral=True)
+            await interaction.followup.send(embed=refusal, ephemeral=True)
+
+    async def _admit(self, interaction: discord.Interaction, prompt: str) -> _Verdict:
+        """Parse the prompt with the user's settings and admit its jobs, in order until one is refused."""
+        user_id = interaction.user.id
+        prefs = await self.user_prefs.load(user_id)
+        text = prefs.apply(prompt)
+        if (word := self.banned.find(text)) is not None:
+            log.info("user %s: banned word in prompt", user_id)
+            metrics.PROMPTS.labels("banned").inc()
+            return _Verdict([], messages.banned_prompt(word))
+        try:
+            parsed = parse_prompt(text, self.parser_options)
+            texts = expand_permutations(text, self.parser_options.max_permutations)
+        except PromptError as exc:
+            metrics.PROMPTS.labels("invalid").inc()
+            return _Verdict([], messages.invalid_parameter(exc.message, exc.hint, exc.title))
+        requester = requester_of(interaction)
+        jobs: list[tuple[JobSpec, JobRecord]] = []
+        for fields, shown in zip(parsed, texts, strict=True):
+            for _ in range(fields.repeat):
+                spec = imagine_spec(fields, requester, prefs.mode, self.steps)
+                # The expansion may leave double spaces.
+                jobs.append((spec, JobRecord.for_spec(spec, prompt=" ".join(shown.split()))))
+        accepted, refusal = await self.submitter.enqueue_all(jobs)
+        metrics.PROMPTS.labels("accepted" if accepted else "refused").inc()
+        return _Verdict(accepted, refusal_embed(refusal) if refusal is not None else None)
 
     async def _cleanup_if_delivered(self, job: Accepted, message_id: int | None) -> None:
         # The job may have finished before its message was recorded; then delivery could not remove this message.

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import discord
 import redis.asyncio
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # Seconds from receiving an interaction within which it is answered, or else deferred (Discord allows 3).
 ACK_BUDGET_S = 2.0
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -71,20 +75,30 @@ class Submitter:
     async def enqueue_in_time(
         self, interaction: discord.Interaction, jobs: list[tuple[JobSpec, JobRecord]], started: float
     ) -> tuple[list[Accepted], EnqueueError | None]:
-        """``enqueue_all``, deferring the interaction if it is not done by ACK_BUDGET_S after ``started``.
+        """``enqueue_all`` under ``in_time``."""
+        return await self.in_time(interaction, self.enqueue_all(jobs), started)
 
-        Enqueueing takes milliseconds, but a starved machine must not miss Discord's 3 seconds: then the answer
-        becomes a deferral and the caller's messages go out as follow-ups.
+    async def in_time(self, interaction: discord.Interaction, work: Coroutine[Any, Any, T], started: float) -> T:
+        """``work`` (what decides the answer), deferring the interaction if it is not done by ACK_BUDGET_S after
+        ``started``.
+
+        Admitting takes milliseconds, but a starved machine, or a burst waiting for Redis connections (the pool
+        blocks for up to ``redis_pool_timeout_s``), must not miss Discord's 3 seconds: then the answer becomes a
+        deferral and the caller's messages go out as follow-ups. Exceptions of ``work`` propagate.
         """
-        task = asyncio.ensure_future(self.enqueue_all(jobs))
+        task = asyncio.ensure_future(work)
         try:
             return await asyncio.wait_for(asyncio.shield(task), max(0.0, ACK_BUDGET_S - (time.monotonic() - started)))
         except TimeoutError:
-            log.warning("interaction %s: enqueue is slow; deferring the answer", interaction.id)
-            if interaction.type is discord.InteractionType.component:
-                await interaction.response.defer()
-            else:
-                await interaction.response.defer(thinking=True)
+            log.warning("interaction %s: admission is slow; deferring the answer", interaction.id)
+            try:
+                if interaction.type is discord.InteractionType.component:
+                    await interaction.response.defer()
+                else:
+                    await interaction.response.defer(thinking=True)
+            except discord.HTTPException as exc:
+                # The work goes on regardless: the caller answers (or, failing that, withdraws what it admitted).
+                log.warning("interaction %s: could not defer (%s)", interaction.id, exc)
             return await task
 
     async def attach_message(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -34,6 +34,11 @@ class QueueSettings(BaseSettings):
     # Out of repr: a URL may embed a password. Log redis_url_safe instead.
     redis_url: str = Field(default="redis://localhost:6379/0", repr=False)
     redis_password: SecretStr | None = None
+    # Connections one client may hold (a process has a client or two). A call finding them all busy waits for one
+    # up to redis_pool_timeout_s (then fails like an unreachable Redis), so a burst of commands queues up for
+    # connections instead of failing.
+    redis_max_connections: int = Field(default=50, ge=1)
+    redis_pool_timeout_s: float = Field(default=10.0, gt=0)
 
     # The engine class a worker loads once, as "module:Class" (tests point this at a fake).
     engine: str = "models.engine:Engine"
@@ -90,16 +95,27 @@ class QueueSettings(BaseSettings):
     def _password(self) -> str | None:
         return self.redis_password.get_secret_value() if self.redis_password else None
 
+    def _pool_options(self) -> dict[str, Any]:
+        """Connection pool options shared by the sync and asyncio clients."""
+        options: dict[str, Any] = {
+            "max_connections": self.redis_max_connections,
+            "timeout": self.redis_pool_timeout_s,  # waiting for a free connection
+            "health_check_interval": 30,
+        }
+        if pw := self._password():
+            options["password"] = pw
+        return options
+
     def redis(self) -> redis.Redis:
-        """A binary-safe client, as RQ needs (no decode_responses)."""
+        """A binary-safe client, as RQ needs (no decode_responses), thread-safe, on a blocking pool."""
         import redis as redis_sync
 
-        kwargs = {"password": pw} if (pw := self._password()) else {}
-        return redis_sync.Redis.from_url(self.redis_url, health_check_interval=30, **kwargs)
+        pool = redis_sync.BlockingConnectionPool.from_url(self.redis_url, **self._pool_options())
+        return redis_sync.Redis.from_pool(pool)
 
     def redis_async(self) -> redis.asyncio.Redis:
-        """An asyncio client for the bot's event consumer."""
+        """An asyncio client (the bot's), on a blocking pool."""
         import redis.asyncio as redis_async
 
-        kwargs = {"password": pw} if (pw := self._password()) else {}
-        return redis_async.Redis.from_url(self.redis_url, health_check_interval=30, **kwargs)
+        pool = redis_async.BlockingConnectionPool.from_url(self.redis_url, **self._pool_options())
+        return redis_async.Redis.from_pool(pool)

@@ -15,14 +15,19 @@ from bot.submit import Submitter
 
 
 class _Response:
-    def __init__(self) -> None:
+    def __init__(self, fail: bool = False) -> None:
         self.deferred: list[dict[str, Any]] = []
+        self.fail = fail
 
     async def defer(self, **kwargs: Any) -> None:
+        if self.fail:
+            raise discord.NotFound(SimpleNamespace(status=404, reason="Not Found"), "Unknown interaction")
         self.deferred.append(kwargs)
 
 
-def _run(delay: float, kind: discord.InteractionType) -> tuple[list[Any], list[dict[str, Any]]]:
+def _run(
+    delay: float, kind: discord.InteractionType, *, defer_fails: bool = False
+) -> tuple[list[Any], list[dict[str, Any]]]:
     blocking = BlockingExecutor(threads=1)
     submitter = Submitter(queue=None, records=None, connection=None, blocking=blocking)  # type: ignore[arg-type]
 
@@ -31,7 +36,7 @@ def _run(delay: float, kind: discord.InteractionType) -> tuple[list[Any], list[d
         return ["accepted"], None
 
     submitter.enqueue_all = slow_enqueue_all  # type: ignore[method-assign]
-    interaction = SimpleNamespace(id=1, type=kind, response=_Response())
+    interaction = SimpleNamespace(id=1, type=kind, response=_Response(defer_fails))
 
     async def go() -> tuple[list[Any], Any]:
         return await submitter.enqueue_in_time(interaction, [], time.monotonic())  # type: ignore[arg-type]
@@ -52,3 +57,9 @@ def test_slow_enqueue_defers_then_finishes(monkeypatch: Any) -> None:
     monkeypatch.setattr(submit, "ACK_BUDGET_S", 0.05)
     assert _run(0.2, discord.InteractionType.application_command) == (["accepted"], [{"thinking": True}])
     assert _run(0.2, discord.InteractionType.component) == (["accepted"], [{}])
+
+
+def test_a_failed_deferral_still_returns_what_was_admitted(monkeypatch: Any) -> None:
+    """A deferral Discord refuses does not abandon the admission: the caller gets the jobs (to answer or withdraw)."""
+    monkeypatch.setattr(submit, "ACK_BUDGET_S", 0.05)
+    assert _run(0.2, discord.InteractionType.application_command, defer_fails=True) == (["accepted"], [])
