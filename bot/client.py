@@ -26,7 +26,7 @@ from bot.info import Info
 from bot.moderation import BannedWords
 from bot.progress import ProgressEditor
 from bot.prompt import ParserOptions
-from bot.replies import answer_error
+from bot.replies import answer_error, error_embed_for
 from bot.services import BotServices
 from bot.settings import BotSettings
 from worker.events import EventConsumer
@@ -143,11 +143,11 @@ class ImagineBot(ButtonClient):
     async def _on_command_error(
         self, interaction: discord.Interaction[ImagineBot], error: app_commands.AppCommandError
     ) -> None:
-        """Log a failed command and answer it with an Internal error embed; never crash."""
+        """Log a failed command and answer it (queue unavailable, or an Internal error); never crash."""
         name = interaction.command.name if interaction.command else "?"
         log.error("command %s failed", name, exc_info=error)
         metrics.INTERACTIONS.labels("command", name, "error").inc()
-        await answer_error(interaction, messages.internal_error(None))
+        await answer_error(interaction, error_embed_for(error))
 
     async def close(self) -> None:
         """Stop delivering, then disconnect."""

@@ -158,6 +158,15 @@ def internal_error(job_id: str | None, reason: str | None = None) -> discord.Emb
     return error_embed("Internal error", message, job_id=job_id)
 
 
+def queue_unavailable(job_id: str | None = None) -> discord.Embed:
+    """The job queue (Redis) cannot be reached: nothing was queued, and trying again later will work."""
+    return error_embed(
+        "Queue unavailable",
+        "The job queue can't be reached right now, so nothing was queued. Please try again in a minute.",
+        job_id=job_id,
+    )
+
+
 def delivery_failed(channel_id: int) -> str:
     """Told to the user (by DM) when their result could not be posted where they asked."""
     return (

@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     import redis.asyncio
 
 
+# Every client: a command that fails on a broken connection is sent again on a fresh one, twice at most, after
+# 0.1 s and 0.2 s: a restarted Redis costs one reconnect, an outage is reported in about a third of a second.
+REDIS_RETRIES = 2
+REDIS_RETRY_BASE_S = 0.05
+REDIS_RETRY_CAP_S = 0.25
+# A host that does not answer at all (not merely refuses) is given up on after this long.
+REDIS_CONNECT_TIMEOUT_S = 5.0
+
+
 class StoreKind(StrEnum):
     """Result store backends."""
 
@@ -96,11 +105,17 @@ class QueueSettings(BaseSettings):
         return self.redis_password.get_secret_value() if self.redis_password else None
 
     def _pool_options(self) -> dict[str, Any]:
-        """Connection pool options shared by the sync and asyncio clients."""
+        """Connection pool options shared by the sync and asyncio clients (each adds its own ``retry``)."""
+        import redis.exceptions
+
         options: dict[str, Any] = {
             "max_connections": self.redis_max_connections,
             "timeout": self.redis_pool_timeout_s,  # waiting for a free connection
             "health_check_interval": 30,
+            "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S,
+            # A pooled connection that died (Redis restarted) fails its next command; that command is sent again
+            # on a fresh connection. An outage that lasts fails within a fraction of a second, not a hang.
+            "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         }
         if pw := self._password():
             options["password"] = pw
@@ -109,13 +124,19 @@ class QueueSettings(BaseSettings):
     def redis(self) -> redis.Redis:
         """A binary-safe client, as RQ needs (no decode_responses), thread-safe, on a blocking pool."""
         import redis as redis_sync
+        from redis.backoff import ExponentialBackoff
+        from redis.retry import Retry
 
-        pool = redis_sync.BlockingConnectionPool.from_url(self.redis_url, **self._pool_options())
+        retry = Retry(ExponentialBackoff(cap=REDIS_RETRY_CAP_S, base=REDIS_RETRY_BASE_S), REDIS_RETRIES)
+        pool = redis_sync.BlockingConnectionPool.from_url(self.redis_url, retry=retry, **self._pool_options())
         return redis_sync.Redis.from_pool(pool)
 
     def redis_async(self) -> redis.asyncio.Redis:
         """An asyncio client (the bot's), on a blocking pool."""
         import redis.asyncio as redis_async
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
 
-        pool = redis_async.BlockingConnectionPool.from_url(self.redis_url, **self._pool_options())
+        retry = Retry(ExponentialBackoff(cap=REDIS_RETRY_CAP_S, base=REDIS_RETRY_BASE_S), REDIS_RETRIES)
+        pool = redis_async.BlockingConnectionPool.from_url(self.redis_url, retry=retry, **self._pool_options())
         return redis_async.Redis.from_pool(pool)

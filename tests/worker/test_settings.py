@@ -60,3 +60,6 @@ def test_clients_wait_for_a_connection_instead_of_failing() -> None:
     for pool in (sync_pool, async_pool):
         assert (pool.max_connections, pool.timeout) == (7, 1.5)
         assert pool.connection_kwargs["password"] == "pw"
+        # A command on a connection that died (Redis restarted) is sent again on a fresh one.
+        assert pool.connection_kwargs["retry"].get_retries() == 2
+        assert redis.ConnectionError in pool.connection_kwargs["retry_on_error"]
