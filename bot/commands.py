@@ -83,22 +83,37 @@ class Commands:
             assert verdict.refusal is not None
             await answer_error(interaction, verdict.refusal)
             return
-        deferred = interaction.response.is_done()
-        refusal = verdict.refusal
-        first, *others = verdict.accepted
-        if deferred:  # the first follow-up fills the "thinking…" message
-            message_id: int | None = (await interaction.followup.send(wait=True, **_waiting_message(first))).id
-        else:
-            message_id = (await interaction.response.send_message(**_waiting_message(first))).message_id
-        await self.submitter.attach_message(first, message_id, interaction)
-        await self._cleanup_if_delivered(first, message_id)
-        for job in others:
+        accepted = verdict.accepted
+        for index, job in enumerate(accepted):
+            try:
+                message_id = await self._post(interaction, job, first=index == 0)
+            except Exception:
+                # Not shown, so not run: the user is told once, and this and the later jobs are withdrawn.
+                log.exception("job %s: its message could not be posted", job.spec.id)
+                await self.submitter.withdraw_unshown(interaction, accepted[index:])
+                return
+            await self._remember(interaction, job, message_id)
+        if verdict.refusal is not None:
+            await answer_error(interaction, verdict.refusal)
+
+    async def _post(self, interaction: discord.Interaction, job: Accepted, *, first: bool) -> int | None:
+        """Post a job's "Waiting to start" message and return its id: the first job's is the answer (after a
+        deferral, the follow-up that fills "thinking…"), the others' go to the channel."""
+        if not first:
             message = await self.outbox.send(job.record, **_waiting_message(job), interaction=interaction)
-            await self.submitter.attach_message(job, message.id if message else None, interaction)
-            if message is not None:
-                await self._cleanup_if_delivered(job, message.id)
-        if refusal is not None:
-            await interaction.followup.send(embed=refusal, ephemeral=True)
+            return message.id if message is not None else None
+        if interaction.response.is_done():
+            return (await interaction.followup.send(wait=True, **_waiting_message(job))).id
+        return (await interaction.response.send_message(**_waiting_message(job))).message_id
+
+    async def _remember(self, interaction: discord.Interaction, job: Accepted, message_id: int | None) -> None:
+        """Record a posted job's message. A failure is logged, not answered: the user has the job, and delivery
+        finds a message whose id was not recorded by its buttons."""
+        try:
+            await self.submitter.attach_message(job, message_id, interaction)
+            await self._cleanup_if_delivered(job, message_id)
+        except Exception:
+            log.exception("job %s: message %s posted but not recorded", job.spec.id, message_id)
 
     async def _admit(self, interaction: discord.Interaction, prompt: str) -> _Verdict:
         """Parse the prompt with the user's settings and admit its jobs, in order until one is refused."""

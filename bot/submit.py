@@ -2,11 +2,14 @@
 
 Every job is admitted before the user is answered, so a refusal ("Queue full") is the answer itself. A job
 record is written before the job is enqueued, so the delivery loop always finds it, however fast the worker is.
+A job whose message then cannot be posted is withdrawn (cancelled, its result never posted) and the user told so:
+a user never gets both an error and the job.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Coroutine
@@ -19,6 +22,7 @@ import redis.asyncio
 from bot import keys, messages
 from bot.blocking import BlockingExecutor
 from bot.jobs import TOKEN_LIFETIME_S, JobRecord, JobRecords
+from bot.replies import answer_error
 from worker.queue import EnqueueError, JobQueue, JobState, Position
 from worker.spec import JobSpec
 
@@ -62,7 +66,11 @@ class Submitter:
         return Accepted(spec, record, position)
 
     async def enqueue_all(self, jobs: list[tuple[JobSpec, JobRecord]]) -> tuple[list[Accepted], EnqueueError | None]:
-        """Enqueue in order until one is refused; returns the accepted ones and the refusal, if any."""
+        """Enqueue in order until one is refused; returns the accepted ones and the refusal, if any.
+
+        Any other error (Redis gone midway) withdraws the jobs already accepted, then propagates: the user is told
+        of the error, so none of them may run.
+        """
         accepted: list[Accepted] = []
         for spec, record in jobs:
             try:
@@ -70,7 +78,25 @@ class Submitter:
             except EnqueueError as exc:
                 log.info("job %s: refused (%s)", spec.id, exc.reason)
                 return accepted, exc
+            except Exception:
+                if accepted:
+                    with contextlib.suppress(Exception):  # the error being raised is the one to report
+                        await self.withdraw(accepted)
+                raise
         return accepted, None
+
+    async def withdraw(self, jobs: list[Accepted]) -> None:
+        """Take back admitted jobs the user will not be shown (their message could not be posted).
+
+        Each is marked delivered first, so the delivery loop never posts its result (not even when a worker has
+        already run it), then cancelled: a queued or waiting job is removed and its slot freed at once, a running
+        one stops at its next step and frees its slot then. Raises what Redis raises.
+        """
+        for job in jobs:
+            job_id = job.spec.id
+            await self.connection.set(keys.delivered(job_id), "withdrawn", nx=True, ex=keys.RECORD_TTL_S)
+            state = await self.blocking.run(self.queue.cancel, job_id)
+            log.info("job %s: withdrawn (its message could not be shown; %s)", job_id, state)
 
     async def enqueue_in_time(
         self, interaction: discord.Interaction, jobs: list[tuple[JobSpec, JobRecord]], started: float
@@ -100,6 +126,17 @@ class Submitter:
                 # The work goes on regardless: the caller answers (or, failing that, withdraws what it admitted).
                 log.warning("interaction %s: could not defer (%s)", interaction.id, exc)
             return await task
+
+    async def withdraw_unshown(self, interaction: discord.Interaction, jobs: list[Accepted]) -> None:
+        """Withdraw jobs whose message could not be posted, and tell the user so: their one answer about them."""
+        try:
+            await self.withdraw(jobs)
+        except Exception:
+            # Redis is gone too: the jobs may still run. Say what is known, no more.
+            log.exception("jobs %s: could not be withdrawn", [job.spec.id for job in jobs])
+            await answer_error(interaction, messages.internal_error(None))
+            return
+        await answer_error(interaction, messages.not_shown(len(jobs)))
 
     async def attach_message(
         self, accepted: Accepted, message_id: int | None, interaction: discord.Interaction | None = None

@@ -1,4 +1,4 @@
-"""Answering in time: a slow enqueue turns the answer into a deferral instead of missing Discord's 3 seconds."""
+"""Answering in time (a slow admission is deferred, not late), and never leaving an admitted job behind an error."""
 
 from __future__ import annotations
 
@@ -8,10 +8,16 @@ from types import SimpleNamespace
 from typing import Any
 
 import discord
+import pytest
+import redis
 
 from bot import submit
 from bot.blocking import BlockingExecutor
+from bot.jobs import JobRecord
+from bot.prompt import ParserOptions, parse_prompt
+from bot.services import BotServices
 from bot.submit import Submitter
+from worker.spec import Mode, Requester, imagine_spec
 
 
 class _Response:
@@ -63,3 +69,21 @@ def test_a_failed_deferral_still_returns_what_was_admitted(monkeypatch: Any) -> 
     """A deferral Discord refuses does not abandon the admission: the caller gets the jobs (to answer or withdraw)."""
     monkeypatch.setattr(submit, "ACK_BUDGET_S", 0.05)
     assert _run(0.2, discord.InteractionType.application_command, defer_fails=True) == (["accepted"], [])
+
+
+def test_an_error_midway_withdraws_what_was_admitted(services: BotServices, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redis failing on the second of two jobs: the first, already admitted, is withdrawn; the error propagates."""
+    requester = Requester(user_id=1, channel_id=10, guild_id=20)
+    specs = [imagine_spec(parse_prompt(f"fox {n}", ParserOptions())[0], requester, Mode.FAST, 20) for n in range(2)]
+    enqueue = services.queue.enqueue
+
+    def second_fails(spec: Any) -> Any:
+        if spec is specs[1]:
+            raise redis.ConnectionError("Connection closed by server.")
+        return enqueue(spec)
+
+    monkeypatch.setattr(services.queue, "enqueue", second_fails)
+    with pytest.raises(redis.ConnectionError):
+        asyncio.run(services.submitter.enqueue_all([(s, JobRecord.for_spec(s)) for s in specs]))
+    assert services.queue.events.outcome(specs[0].id)["status"] == "cancelled"
+    assert services.queue.admission.in_flight(1) == 0
