@@ -25,6 +25,7 @@ from bot import keys, messages, metrics, views
 from bot.blocking import BlockingExecutor
 from bot.jobs import JobRecord, JobRecords
 from bot.outbox import DeliveryImpossible, Outbox
+from bot.pending import PendingJobs
 from bot.progress import ProgressEditor, Update
 from bot.result_images import ResultImages
 from worker.events import Event, EventConsumer, EventType
@@ -48,6 +49,7 @@ class Delivery:
         *,
         connection: redis.asyncio.Redis,
         records: JobRecords,
+        pending: PendingJobs,
         queue: JobQueue,
         blocking: BlockingExecutor,
         outbox: Outbox,
@@ -57,6 +59,7 @@ class Delivery:
         self.consumer = consumer
         self.connection = connection  # the bot's own keys: the delivered marks
         self.records = records
+        self.pending = pending
         self.queue = queue
         self.blocking = blocking
         self.outbox = outbox
@@ -108,12 +111,16 @@ class Delivery:
         """Show one event; True when it is done with (acknowledge it), False to retry it later."""
         try:
             if await self.connection.exists(keys.delivered(event.job_id)):
+                if event.terminal:
+                    await self.pending.done(event.job_id)
                 metrics.DELIVERIES.labels(event.type, "skipped").inc()
                 return True  # already shown: a repeat after a restart, or progress after the end
             record = await self._record(event)
             if record is None:
                 metrics.DELIVERIES.labels(event.type, "skipped").inc()
                 return True
+            if not event.terminal and not self.pending.knows(record.job_id):
+                await self.pending.add(record)  # admitted by an earlier process: remembered here from now on
             if event.terminal and record.message_id is None:
                 # A bot that died between answering and recording the message id: find the message by its job.
                 record.message_id = await self.outbox.find_job_message(record)
@@ -168,8 +175,9 @@ class Delivery:
             return None
         return JobRecord.for_spec(spec)
 
-    async def _mark(self, job_id: str, value: str | int) -> bool:
-        return bool(await self.connection.set(keys.delivered(job_id), value, nx=True, ex=keys.RECORD_TTL_S))
+    async def _mark(self, job_id: str, value: str | int) -> None:
+        await self.connection.set(keys.delivered(job_id), value, nx=True, ex=keys.RECORD_TTL_S)
+        await self.pending.done(job_id)
 
     async def _done(self, event: Event, record: JobRecord) -> None:
         self.progress.finish(record.job_id)
@@ -228,7 +236,11 @@ class Delivery:
             embed = messages.internal_error(record.job_id, reason)
         await self._show_error(record, embed)
 
-    async def _show_error(self, record: JobRecord, embed: discord.Embed) -> None:
+    async def tell_lost(self, record: JobRecord) -> None:
+        """The queue lost the job (found by the reconciler): its message says so, and it counts as delivered."""
+        await self._show_error(record, messages.job_lost(record.job_id), mark="lost")
+
+    async def _show_error(self, record: JobRecord, embed: discord.Embed, mark: str = "failed") -> None:
         self.progress.finish(record.job_id)
         head = messages.headline(record.kind, record.prompt, record.user_id, record.index)
         if record.message_id is not None:
@@ -245,7 +257,7 @@ class Delivery:
             await self.outbox.send(
                 record, content=head, embed=embed, allowed_mentions=messages.mentions(), nonce=post_nonce(record.job_id)
             )
-        await self._mark(record.job_id, "failed")
+        await self._mark(record.job_id, mark)
 
     async def _cancelled(self, record: JobRecord) -> None:
         self.progress.finish(record.job_id)

@@ -158,6 +158,11 @@ def internal_error(job_id: str | None, reason: str | None = None) -> discord.Emb
     return error_embed("Internal error", message, job_id=job_id)
 
 
+def job_lost(job_id: str) -> discord.Embed:
+    """A job the queue forgot (Redis restarted without its data): it will never run."""
+    return error_embed("Job lost", "This job was lost when the queue restarted; please run it again.", job_id=job_id)
+
+
 def not_shown(count: int) -> discord.Embed:
     """Admitted jobs whose message could not be posted: they were cancelled, and their results will not appear."""
     if count == 1:

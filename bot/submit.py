@@ -22,6 +22,7 @@ import redis.asyncio
 from bot import keys, messages
 from bot.blocking import BlockingExecutor
 from bot.jobs import TOKEN_LIFETIME_S, JobRecord, JobRecords
+from bot.pending import PendingJobs
 from bot.replies import answer_error
 from worker.queue import EnqueueError, JobQueue, JobState, Position
 from worker.spec import JobSpec
@@ -52,17 +53,25 @@ class Submitter:
     """Enqueues jobs for the bot."""
 
     def __init__(
-        self, queue: JobQueue, records: JobRecords, connection: redis.asyncio.Redis, blocking: BlockingExecutor
+        self,
+        queue: JobQueue,
+        records: JobRecords,
+        pending: PendingJobs,
+        connection: redis.asyncio.Redis,
+        blocking: BlockingExecutor,
     ):
         self.queue = queue
         self.records = records
+        self.pending = pending
         self.connection = connection
         self.blocking = blocking
 
     async def enqueue(self, spec: JobSpec, record: JobRecord) -> Accepted:
-        """Record and enqueue one job; raises EnqueueError when refused (the record is then left to expire)."""
+        """Record and enqueue one job, and note it pending; raises EnqueueError when refused (the record is then
+        left to expire)."""
         await self.records.save(record)
         position = await self.blocking.run(self.queue.enqueue, spec)
+        await self.pending.add(record)
         return Accepted(spec, record, position)
 
     async def enqueue_all(self, jobs: list[tuple[JobSpec, JobRecord]]) -> tuple[list[Accepted], EnqueueError | None]:
@@ -96,6 +105,7 @@ class Submitter:
             job_id = job.spec.id
             await self.connection.set(keys.delivered(job_id), "withdrawn", nx=True, ex=keys.RECORD_TTL_S)
             state = await self.blocking.run(self.queue.cancel, job_id)
+            await self.pending.done(job_id)
             log.info("job %s: withdrawn (its message could not be shown; %s)", job_id, state)
 
     async def enqueue_in_time(

@@ -150,6 +150,15 @@ class JobQueue:
         """The job's spec while it is kept (spec_ttl), else None."""
         return load_spec(self.connection, job_id)
 
+    def known(self, job_id: str) -> bool:
+        """Whether Redis still has any trace of an accepted job: its spec, its RQ job or its outcome.
+
+        False only once spec_ttl has passed, or when Redis lost the job (restarted without persistence). A worker
+        still running a lost job brings its RQ job back with its next heartbeat (within heartbeat_s / 3).
+        """
+        found = self.connection.exists(keys.spec(job_id), Job.key_for(job_id), keys.final(job_id))
+        return bool(found)
+
     def position(self, job_id: str) -> Position:
         """Where the job stands now; fast jobs are always served before relax ones."""
         outcome = self.events.outcome(job_id)

@@ -13,6 +13,7 @@ import redis
 from bot.blocking import BlockingExecutor
 from bot.delivery import Delivery
 from bot.jobs import JobRecord, JobRecords
+from bot.pending import PendingJobs
 from bot.result_images import ResultImages
 from worker.embedded_redis import EmbeddedRedis
 from worker.events import Event, EventConsumer, EventLog, EventType
@@ -74,6 +75,7 @@ def _delivery(url: str, outbox: _Outbox, consumer: EventConsumer | None = None) 
         consumer or EventConsumer(aio),
         connection=aio,
         records=JobRecords(aio),
+        pending=PendingJobs(aio),
         queue=SimpleNamespace(load_spec=lambda job_id: None),  # type: ignore[arg-type]  # stand-in: no specs
         blocking=blocking,
         outbox=outbox,  # type: ignore[arg-type]  # stand-in recording posts

@@ -35,7 +35,7 @@ def _run(
     delay: float, kind: discord.InteractionType, *, defer_fails: bool = False
 ) -> tuple[list[Any], list[dict[str, Any]]]:
     blocking = BlockingExecutor(threads=1)
-    submitter = Submitter(queue=None, records=None, connection=None, blocking=blocking)  # type: ignore[arg-type]
+    submitter = Submitter(queue=None, records=None, pending=None, connection=None, blocking=blocking)  # type: ignore[arg-type]
 
     async def slow_enqueue_all(jobs: list[Any]) -> tuple[list[Any], None]:
         await asyncio.sleep(delay)
