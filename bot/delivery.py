@@ -110,6 +110,7 @@ class Delivery:
     async def handle(self, event: Event) -> bool:
         """Show one event; True when it is done with (acknowledge it), False to retry it later."""
         try:
+            self.pending.saw(event.job_id)
             if await self.connection.exists(keys.delivered(event.job_id)):
                 if event.terminal:
                     await self.pending.done(event.job_id)
@@ -165,7 +166,9 @@ class Delivery:
         return False
 
     async def _record(self, event: Event) -> JobRecord | None:
-        record = await self.records.load(event.job_id)
+        # This process's memory holds the records of jobs it admitted even when Redis lost them (a restart without
+        # persistence under a running job, whose worker reports its end to the new Redis).
+        record = await self.records.load(event.job_id) or self.pending.remembered(event.job_id)
         if record is not None or not event.terminal:
             return record
         # Records outlive most jobs; if it is gone, the spec still says who asked and where.

@@ -21,11 +21,20 @@ class PendingJobs:
     def __init__(self, connection: redis.asyncio.Redis):
         self.connection = connection
         self._records: dict[str, JobRecord] = {}  # accepted or handled by this process; the same objects as theirs
+        self._seen: dict[str, float] = {}  # job id → when this process last had an event of it (monotonic)
 
     async def add(self, record: JobRecord) -> None:
         """Note an accepted job (or one this process meets for the first time); its first time in Redis is kept."""
         self._records[record.job_id] = record
         await self.connection.zadd(keys.PENDING, {record.job_id: time.time()}, nx=True)
+
+    def saw(self, job_id: str) -> None:
+        """An event of the job arrived: something (a worker) still has it."""
+        self._seen[job_id] = time.monotonic()
+
+    def seen_since(self, job_id: str, moment: float) -> bool:
+        """Whether an event of the job arrived after ``moment`` (``time.monotonic()``)."""
+        return self._seen.get(job_id, float("-inf")) > moment
 
     def knows(self, job_id: str) -> bool:
         """Whether this process has the job in memory."""
@@ -34,6 +43,7 @@ class PendingJobs:
     async def done(self, job_id: str) -> None:
         """The job's end was shown (or it was found lost): nothing more is owed."""
         self._records.pop(job_id, None)
+        self._seen.pop(job_id, None)
         await self.connection.zrem(keys.PENDING, job_id)
 
     def remembered(self, job_id: str) -> JobRecord | None:

@@ -2,10 +2,10 @@
 
 A Redis restarted without persistence forgets every job in flight: no worker will run them and no event will
 ever come, so their messages would say "Waiting to start" forever. The reconciler walks the pending jobs
-(``PendingJobs``: the Redis index and this process's memory) at start and every ``interval_s``; a job that Redis
-no longer knows at all (no spec, no RQ job, no outcome) in two sweeps in a row is lost, and its message is edited
-to say so. Two sweeps, because a worker still running a lost job brings its RQ job back with its next heartbeat
-(every heartbeat_s / 3, well within a sweep interval): such a job is not lost, and its result will come.
+(``PendingJobs``: the Redis index and this process's memory) at start and every ``interval_s``. A job that Redis
+no longer knows at all (no spec, no RQ job, no outcome) in two sweeps in a row, with no event of it in between,
+is lost, and its message is edited to say so. A worker still running a lost job keeps sending its progress (and
+ends by writing its outcome): such a job is not lost, and its result will come.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import redis.asyncio
@@ -48,6 +49,7 @@ class Reconciler:
         self.tell_lost = tell_lost  # edits the job's message to say it was lost, and marks it delivered
         self.interval_s = interval_s
         self._missing: set[str] = set()  # unknown to Redis at the last sweep
+        self._last_sweep = float("-inf")  # when it began (monotonic)
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -68,13 +70,14 @@ class Reconciler:
         """One pass over the pending jobs; returns the ids of those found lost (and told) in it."""
         lost = []
         missing = set()
+        began = time.monotonic()
         for job_id in await self.pending.job_ids():
             if await self.connection.exists(keys.delivered(job_id)):
                 await self.pending.done(job_id)  # shown, and the index was not yet told
                 continue
             if await self.blocking.run(self.queue.known, job_id):
                 continue
-            if job_id not in self._missing:
+            if job_id not in self._missing or self.pending.seen_since(job_id, self._last_sweep):
                 missing.add(job_id)  # look again next sweep
                 continue
             record = self.pending.remembered(job_id) or await self.records.load(job_id)
@@ -89,4 +92,5 @@ class Reconciler:
                 lost.append(job_id)
             await self.pending.done(job_id)
         self._missing = missing
+        self._last_sweep = began
         return lost

@@ -153,8 +153,8 @@ class JobQueue:
     def known(self, job_id: str) -> bool:
         """Whether Redis still has any trace of an accepted job: its spec, its RQ job or its outcome.
 
-        False only once spec_ttl has passed, or when Redis lost the job (restarted without persistence). A worker
-        still running a lost job brings its RQ job back with its next heartbeat (within heartbeat_s / 3).
+        False once spec_ttl has passed, or when Redis lost the job (restarted without persistence); a worker still
+        running a lost job writes its outcome when it ends, and the job is known again.
         """
         found = self.connection.exists(keys.spec(job_id), Job.key_for(job_id), keys.final(job_id))
         return bool(found)

@@ -82,3 +82,21 @@ def test_a_restarted_bot_finds_pending_jobs_in_redis(services: BotServices) -> N
 
     asyncio.run(scenario())
     assert len(told) == 1
+
+
+def test_a_job_whose_worker_still_reports_is_not_lost(services: BotServices) -> None:
+    """Unknown to Redis but sending events (a worker still running it after the restart): not told."""
+    told: list[str] = []
+
+    async def scenario() -> None:
+        spec = imagine_spec(parse_prompt("a running fox", ParserOptions())[0], ALICE, Mode.FAST, 20)
+        await services.submitter.enqueue(spec, JobRecord.for_spec(spec))
+        await services.redis.flushdb()
+        reconciler = _reconciler(services, told)
+        for _ in range(3):
+            await reconciler.sweep()
+            services.pending.saw(spec.id)  # a progress event between sweeps
+        assert await services.pending.job_ids() == [spec.id]
+
+    asyncio.run(scenario())
+    assert told == []

@@ -50,6 +50,33 @@ def test_without_persistence_every_waiting_user_is_told() -> None:
         assert not stack.discord.pop_violations()
 
 
+def test_without_persistence_a_job_still_running_is_delivered() -> None:
+    """A job a worker is running when Redis restarts empty is not called lost: its worker reports on to the new
+    Redis and its result is posted, once; the job queued behind it is told it was lost."""
+    slow = {**LIMITS, "IMAGINE_STEPS": "40"}  # long enough to be caught running
+    # Sweeps 5 s apart: the job's progress must reach the bot between two sweeps, on a shared machine where a step
+    # can take half a second and the delivery loop a second to re-create its consumer group on the empty Redis.
+    with Stack(queue_env=slow, bot_env={"IMAGINE_RECONCILE_INTERVAL_S": "5"}) as stack:
+        stack.slash("imagine", stack.alice, prompt="still running")
+        behind = stack.original(stack.slash("imagine", stack.bob, prompt="queued behind"))
+
+        def running() -> bool:
+            return any('"percent"' in str(fields) for _, fields in stack.redis.xrange("imagine:events"))
+
+        stack.wait(running, 60, "the first job to be running")
+        stack.worker.pause()
+        try:
+            stack.restart_redis()
+        finally:
+            stack.worker.resume()
+        stack.wait(lambda: results(stack, "still running"), 90, "the running job's result")
+        stack.wait(lambda: _is_lost(behind), 20, "the queued job to be told lost")
+        messages = stack.messages()
+        assert len([m for m in messages if "still running" in m.content and "U1" in labels(m)]) == 1
+        assert not any("still running" in m.content and _is_lost(m) for m in messages)
+        assert not stack.discord.pop_violations()
+
+
 def test_with_persistence_a_restart_mid_run_loses_no_job(tmp_path: Path) -> None:
     """With an append-only file, Redis restarted while 8 jobs run and wait: all 8 are delivered, each once."""
     with Stack(persist=True, redis_dir=tmp_path, queue_env=LIMITS, bot_env=FAST_RECONCILE) as stack:
