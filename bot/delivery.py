@@ -110,7 +110,6 @@ class Delivery:
     async def handle(self, event: Event) -> bool:
         """Show one event; True when it is done with (acknowledge it), False to retry it later."""
         try:
-            self.pending.saw(event.job_id)
             if await self.connection.exists(keys.delivered(event.job_id)):
                 if event.terminal:
                     await self.pending.done(event.job_id)
@@ -122,6 +121,7 @@ class Delivery:
                 return True
             if not event.terminal and not self.pending.knows(record.job_id):
                 await self.pending.add(record)  # admitted by an earlier process: remembered here from now on
+            self.pending.saw(record.job_id)
             if event.terminal and record.message_id is None:
                 # A bot that died between answering and recording the message id: find the message by its job.
                 record.message_id = await self.outbox.find_job_message(record)

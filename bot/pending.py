@@ -29,8 +29,9 @@ class PendingJobs:
         await self.connection.zadd(keys.PENDING, {record.job_id: time.time()}, nx=True)
 
     def saw(self, job_id: str) -> None:
-        """An event of the job arrived: something (a worker) still has it."""
-        self._seen[job_id] = time.monotonic()
+        """An event of a pending job arrived: something (a worker) still has it."""
+        if job_id in self._records:
+            self._seen[job_id] = time.monotonic()
 
     def seen_since(self, job_id: str, moment: float) -> bool:
         """Whether an event of the job arrived after ``moment`` (``time.monotonic()``)."""

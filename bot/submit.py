@@ -71,8 +71,14 @@ class Submitter:
         left to expire)."""
         await self.records.save(record)
         position = await self.blocking.run(self.queue.enqueue, spec)
-        await self.pending.add(record)
-        return Accepted(spec, record, position)
+        accepted = Accepted(spec, record, position)
+        try:
+            await self.pending.add(record)
+        except Exception:  # queued but not indexed: take it back rather than leave a job nobody will answer for
+            with contextlib.suppress(Exception):
+                await self.withdraw([accepted])
+            raise
+        return accepted
 
     async def enqueue_all(self, jobs: list[tuple[JobSpec, JobRecord]]) -> tuple[list[Accepted], EnqueueError | None]:
         """Enqueue in order until one is refused; returns the accepted ones and the refusal, if any.
