@@ -106,6 +106,31 @@ class ButtonActions:
             return
         job = accepted[0]
         log.info("job %s: %s of %s/%d for user %s", spec.id, spec.kind, parent.id, button.index, user_id)
+        try:
+            await self._mark_pressed(interaction, button)
+            head = messages.headline(spec.kind, prompt, user_id, shown_index)
+            extra: dict[str, Any] = {"embed": messages.job_queued(job.position.ahead)} if job.held_back else {}
+            message = await interaction.followup.send(
+                messages.waiting(head),
+                view=views.progress_view(spec.id),
+                allowed_mentions=messages.mentions(),
+                wait=True,
+                **extra,
+            )
+        except Exception:
+            # Not shown, so not run: the user is told once, and the job is withdrawn.
+            log.exception("job %s: its message could not be posted", spec.id)
+            await self.submitter.withdraw_unshown(interaction, [job])
+            return
+        try:
+            await self.submitter.attach_message(job, message.id, interaction)
+            if await self.submitter.already_delivered(spec.id):
+                await self.outbox.delete(job.record, message.id)
+        except Exception:  # the user has the job; delivery finds an unrecorded message by its buttons
+            log.exception("job %s: message %s posted but not recorded", spec.id, message.id)
+
+    async def _mark_pressed(self, interaction: discord.Interaction, button: ButtonId) -> None:
+        """Answer the press by turning the pressed button blue (or only acknowledge it, with no message)."""
         if interaction.message is None:
             if not interaction.response.is_done():
                 await interaction.response.defer()
@@ -113,18 +138,6 @@ class ButtonActions:
             await interaction.edit_original_response(view=views.pressed_view(interaction.message, button.encode()))
         else:
             await interaction.response.edit_message(view=views.pressed_view(interaction.message, button.encode()))
-        head = messages.headline(spec.kind, prompt, user_id, shown_index)
-        extra: dict[str, Any] = {"embed": messages.job_queued(job.position.ahead)} if job.held_back else {}
-        message = await interaction.followup.send(
-            messages.waiting(head),
-            view=views.progress_view(spec.id),
-            allowed_mentions=messages.mentions(),
-            wait=True,
-            **extra,
-        )
-        await self.submitter.attach_message(job, message.id, interaction)
-        if await self.submitter.already_delivered(spec.id):
-            await self.outbox.delete(job.record, message.id)
 
     async def cancel(self, interaction: discord.Interaction, button: ButtonId) -> None:
         """❌ by the owner: cancel the job if it has not finished, else delete the result message."""

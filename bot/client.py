@@ -2,7 +2,8 @@
 
 ``setup_hook`` builds everything once, before the gateway connects: ``BotServices`` (connections and the objects
 on them), then each handler with only what it uses: the slash commands, the button actions (the client's
-``button_handler``, which persistent buttons find through the interaction), /info, progress edits and delivery.
+``button_handler``, which persistent buttons find through the interaction), /info, progress edits, delivery and
+the reconciler (which tells users of jobs the queue lost).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from bot.info import Info
 from bot.model_choice import ModelChooser
 from bot.moderation import BannedWords
 from bot.progress import ProgressEditor
-from bot.replies import answer_error
+from bot.reconcile import Reconciler
+from bot.replies import answer_error, error_embed_for
 from bot.services import BotServices
 from bot.settings import BotSettings
 from worker.events import EventConsumer
@@ -68,7 +70,8 @@ class ImagineBot(ButtonClient):
         self._services: BotServices | None = None
         self._buttons: ButtonActions | None = None
         self._delivery: Delivery | None = None
-        self._delivery_task: asyncio.Task[None] | None = None
+        self._reconciler: Reconciler | None = None
+        self._tasks: list[asyncio.Task[None]] = []  # the delivery loop and the reconciler
 
     @property
     def button_handler(self) -> ButtonHandler:
@@ -119,14 +122,28 @@ class ImagineBot(ButtonClient):
             ),
             connection=services.redis,
             records=services.records,
+            pending=services.pending,
             queue=services.queue,
             blocking=services.blocking,
             outbox=services.outbox,
             progress=ProgressEditor(services.outbox.edit, services.images.fetch, settings.progress_edit_interval_s),
             images=services.images,
         )
-        self._delivery_task = asyncio.create_task(self._delivery.run(), name="delivery")
-        self._delivery_task.add_done_callback(_log_crash)
+        self._reconciler = Reconciler(
+            pending=services.pending,
+            records=services.records,
+            connection=services.redis,
+            queue=services.queue,
+            blocking=services.blocking,
+            tell_lost=self._delivery.tell_lost,
+            interval_s=settings.reconcile_interval_s,
+        )
+        self._tasks = [
+            asyncio.create_task(self._delivery.run(), name="delivery"),
+            asyncio.create_task(self._reconciler.run(), name="reconcile"),
+        ]
+        for task in self._tasks:
+            task.add_done_callback(_log_crash)
         log.info("bot ready to start: redis %s, %d guild(s) for commands", qs.redis_url_safe, len(settings.guild_ids))
 
     async def on_ready(self) -> None:
@@ -144,18 +161,19 @@ class ImagineBot(ButtonClient):
     async def _on_command_error(
         self, interaction: discord.Interaction[ImagineBot], error: app_commands.AppCommandError
     ) -> None:
-        """Log a failed command and answer it with an Internal error embed; never crash."""
+        """Log a failed command and answer it (queue unavailable, or an Internal error); never crash."""
         name = interaction.command.name if interaction.command else "?"
         log.error("command %s failed", name, exc_info=error)
         metrics.INTERACTIONS.labels("command", name, "error").inc()
-        await answer_error(interaction, messages.internal_error(None))
+        await answer_error(interaction, error_embed_for(error))
 
     async def close(self) -> None:
-        """Stop delivering, then disconnect."""
-        if self._delivery is not None:
-            self._delivery.stop()
-        if self._delivery_task is not None:
-            self._delivery_task.cancel()
+        """Stop delivering and reconciling, then disconnect."""
+        for loop in (self._delivery, self._reconciler):
+            if loop is not None:
+                loop.stop()
+        for task in self._tasks:
+            task.cancel()
         if self._services is not None:
             self._services.close()
         await super().close()
@@ -163,4 +181,4 @@ class ImagineBot(ButtonClient):
 
 def _log_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("delivery loop stopped", exc_info=task.exception())
+        log.error("%s loop stopped", task.get_name(), exc_info=task.exception())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -22,12 +23,21 @@ from bot.moderation import BannedWords
 from bot.outbox import Outbox
 from bot.permutations import expand_permutations
 from bot.prompt import PromptError
+from bot.replies import answer_error
 from bot.settings_view import SettingsView, settings_embed
 from bot.submit import Accepted, Submitter, refusal_embed
 from bot.user_settings import MAX_SUFFIX, UserSettingsStore
 from worker.spec import JobKind, JobSpec, Mode, imagine_spec
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What admitting a prompt came to: the jobs accepted, and the error embed for what was not (if anything)."""
+
+    accepted: list[Accepted]
+    refusal: discord.Embed | None = None
 
 
 class Commands:
@@ -66,52 +76,67 @@ class Commands:
     async def imagine(self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 1500]) -> None:
         """/imagine prompt:<text>."""
         started = time.monotonic()
+        # Everything that decides the answer (the user's settings, parsing, admission) runs within the deferral
+        # budget: a burst waiting for Redis connections is deferred, never late.
+        verdict = await self.submitter.in_time(interaction, self._admit(interaction, prompt), started)
+        if not verdict.accepted:
+            assert verdict.refusal is not None
+            await answer_error(interaction, verdict.refusal)
+            return
+        accepted = verdict.accepted
+        for index, job in enumerate(accepted):
+            try:
+                message_id = await self._post(interaction, job, first=index == 0)
+            except Exception:
+                # Not shown, so not run: the user is told once, and this and the later jobs are withdrawn.
+                log.exception("job %s: its message could not be posted", job.spec.id)
+                await self.submitter.withdraw_unshown(interaction, accepted[index:])
+                return
+            await self._remember(interaction, job, message_id)
+        if verdict.refusal is not None:
+            await answer_error(interaction, verdict.refusal)
+
+    async def _post(self, interaction: discord.Interaction, job: Accepted, *, first: bool) -> int | None:
+        """Post a job's "Waiting to start" message and return its id: the first job's is the answer (after a
+        deferral, the follow-up that fills "thinking…"), the others' go to the channel."""
+        if not first:
+            message = await self.outbox.send(job.record, **_waiting_message(job), interaction=interaction)
+            return message.id if message is not None else None
+        if interaction.response.is_done():
+            return (await interaction.followup.send(wait=True, **_waiting_message(job))).id
+        return (await interaction.response.send_message(**_waiting_message(job))).message_id
+
+    async def _remember(self, interaction: discord.Interaction, job: Accepted, message_id: int | None) -> None:
+        """Record a posted job's message. A failure is logged, not answered: the user has the job, and delivery
+        finds a message whose id was not recorded by its buttons."""
+        try:
+            await self.submitter.attach_message(job, message_id, interaction)
+            await self._cleanup_if_delivered(job, message_id)
+        except Exception:
+            log.exception("job %s: message %s posted but not recorded", job.spec.id, message_id)
+
+    async def _admit(self, interaction: discord.Interaction, prompt: str) -> _Verdict:
+        """Parse the prompt with the user's settings and admit its jobs, in order until one is refused."""
         user_id = interaction.user.id
         prefs = await self.user_prefs.load(user_id)
         text = prefs.apply(prompt)
         if (word := self.banned.find(text)) is not None:
             log.info("user %s: banned word in prompt", user_id)
             metrics.PROMPTS.labels("banned").inc()
-            await interaction.response.send_message(embed=messages.banned_prompt(word), ephemeral=True)
-            return
+            return _Verdict([], messages.banned_prompt(word))
         live = await self.models.live()
         try:
             jobs = self._jobs(interaction, text, prefs.mode, self.models.for_prompt(text, live, prefs.model))
         except ModelRefused as exc:
             log.info("user %s: prompt refused: %s", user_id, exc)
             metrics.PROMPTS.labels("refused" if exc.offline else "invalid").inc()
-            await interaction.response.send_message(embed=exc.embed, ephemeral=True)
-            return
+            return _Verdict([], exc.embed)
         except PromptError as exc:
             metrics.PROMPTS.labels("invalid").inc()
-            await interaction.response.send_message(
-                embed=messages.invalid_parameter(exc.message, exc.hint, exc.title), ephemeral=True
-            )
-            return
-        accepted, refusal = await self.submitter.enqueue_in_time(interaction, jobs, started)
-        deferred = interaction.response.is_done()
+            return _Verdict([], messages.invalid_parameter(exc.message, exc.hint, exc.title))
+        accepted, refusal = await self.submitter.enqueue_all(jobs)
         metrics.PROMPTS.labels("accepted" if accepted else "refused").inc()
-        if not accepted:
-            assert refusal is not None
-            if deferred:
-                await interaction.followup.send(embed=refusal_embed(refusal), ephemeral=True)
-            else:
-                await interaction.response.send_message(embed=refusal_embed(refusal), ephemeral=True)
-            return
-        first, *others = accepted
-        if deferred:  # the first follow-up fills the "thinking…" message
-            message_id: int | None = (await interaction.followup.send(wait=True, **_waiting_message(first))).id
-        else:
-            message_id = (await interaction.response.send_message(**_waiting_message(first))).message_id
-        await self.submitter.attach_message(first, message_id, interaction)
-        await self._cleanup_if_delivered(first, message_id)
-        for job in others:
-            message = await self.outbox.send(job.record, **_waiting_message(job), interaction=interaction)
-            await self.submitter.attach_message(job, message.id if message else None, interaction)
-            if message is not None:
-                await self._cleanup_if_delivered(job, message.id)
-        if refusal is not None:
-            await interaction.followup.send(embed=refusal_embed(refusal), ephemeral=True)
+        return _Verdict(accepted, refusal_embed(refusal) if refusal is not None else None)
 
     def _jobs(
         self, interaction: discord.Interaction, text: str, mode: Mode, choices: list[Choice]

@@ -213,6 +213,27 @@ def internal_error(job_id: str | None, reason: str | None = None) -> discord.Emb
     return error_embed("Internal error", message, job_id=job_id)
 
 
+def job_lost(job_id: str) -> discord.Embed:
+    """A job the queue forgot (Redis restarted without its data): it will never run."""
+    return error_embed("Job lost", "This job was lost when the queue restarted; please run it again.", job_id=job_id)
+
+
+def not_shown(count: int) -> discord.Embed:
+    """Admitted jobs whose message could not be posted: they were cancelled, and their results will not appear."""
+    if count == 1:
+        return internal_error(None, "Your job could not be shown, so it was cancelled. Please try again.")
+    return internal_error(None, f"{count} of your jobs could not be shown, so they were cancelled. Please try again.")
+
+
+def queue_unavailable(job_id: str | None = None) -> discord.Embed:
+    """The job queue (Redis) cannot be reached: nothing was queued, and trying again later will work."""
+    return error_embed(
+        "Queue unavailable",
+        "The job queue can't be reached right now, so nothing was queued. Please try again in a minute.",
+        job_id=job_id,
+    )
+
+
 def delivery_failed(channel_id: int) -> str:
     """Told to the user (by DM) when their result could not be posted where they asked."""
     return (

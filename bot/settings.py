@@ -55,6 +55,10 @@ class BotSettings(BaseSettings):
     consumer_name: str = "bot-1"
     # Events another consumer left unacknowledged this long are taken over (and failed posts retried).
     reclaim_idle_ms: int = Field(default=30_000, ge=1_000)
+    # How often the pending jobs are checked for ones the queue lost (Redis restarted without persistence); a job
+    # missing from Redis in two checks in a row is lost and its user told. Keep it above the workers'
+    # heartbeat_s / 3, so a job a worker is still running is seen again first.
+    reconcile_interval_s: float = Field(default=60.0, ge=1.0)
 
     # Prometheus metrics of ``imagine bot`` at http://<IMAGINE_METRICS_HOST>:<bot_metrics_port>/metrics (the host
     # is the queue settings' metrics_host, shared with the workers); 0: none.

@@ -160,6 +160,15 @@ class JobQueue:
         """The job's spec while it is kept (spec_ttl), else None."""
         return load_spec(self.connection, job_id)
 
+    def known(self, job_id: str) -> bool:
+        """Whether Redis still has any trace of an accepted job: its spec, its RQ job or its outcome.
+
+        False once spec_ttl has passed, or when Redis lost the job (restarted without persistence); a worker still
+        running a lost job writes its outcome when it ends, and the job is known again.
+        """
+        found = self.connection.exists(keys.spec(job_id), Job.key_for(job_id), keys.final(job_id))
+        return bool(found)
+
     def position(self, job_id: str) -> Position:
         """Where the job stands now; a model's fast jobs are always served before its relax ones."""
         outcome = self.events.outcome(job_id)

@@ -9,6 +9,7 @@ import redis
 
 from bot.blocking import BlockingExecutor
 from bot.jobs import JobRecords
+from bot.pending import PendingJobs
 from bot.result_images import ResultImages
 from bot.services import BotServices
 from bot.submit import Submitter
@@ -45,13 +46,15 @@ def services(queue_settings: QueueSettings) -> Iterator[BotServices]:
     queue = JobQueue.from_settings(queue_settings)
     blocking = BlockingExecutor(threads=2)
     records = JobRecords(connection)
+    pending = PendingJobs(connection)
     services = BotServices(
         redis=connection,
         queue=queue,
         blocking=blocking,
         records=records,
+        pending=pending,
         user_prefs=UserSettingsStore(connection),
-        submitter=Submitter(queue, records, connection, blocking),
+        submitter=Submitter(queue, records, pending, connection, blocking),
         outbox=Outbox(),  # type: ignore[arg-type]  # records posts instead of calling Discord
         images=ResultImages(open_store(queue_settings, queue.connection), blocking),
     )

@@ -281,3 +281,41 @@ def test_follow_ups_the_model_cannot_make_are_refused(services: BotServices) -> 
     assert [(s.title, s.ephemeral) for s in upscale.shown] == [("Image too large", True)]
     assert upscale.shown[0].embed is not None and "1024 px on a side" in (upscale.shown[0].embed.description or "")
     assert services.queue.rq_queue("sd1", Mode.FAST).job_ids == [grid.id]
+
+
+def test_a_follow_up_whose_message_is_refused_is_withdrawn(services: BotServices) -> None:
+    """U1 whose job message Discord refuses: the upscale is cancelled (slot freed, never posted), the user told once."""
+    parent = _parent(services)
+    interaction, button = _press(Action.UPSCALE, parent.id, 1, user_id=2)
+    interaction.followup.refuse = 1
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, button)
+
+    _run(services, scenario)
+    edit, told = interaction.shown
+    assert edit.how == "edit" and (told.how, told.ephemeral, told.title) == ("followup", True, "Internal error")
+    assert services.queue.rq_queue("sd1", Mode.FAST).job_ids == [parent.id]
+    assert services.queue.admission.in_flight(2) == 0
+
+
+def test_a_foreign_button_on_the_pressed_message_is_kept(services: BotServices) -> None:
+    """U1 on a message that also carries another app's button and a link: the job is made, both are kept as they
+    were, and only U1 turns blue."""
+    parent = _parent(services)
+    foreign = {"type": 2, "style": 2, "label": "Help", "custom_id": "helpdesk:open"}
+    link = {"type": 2, "style": 5, "label": "Docs", "url": "https://example.com/docs"}
+    message = Message(views.grid_view(parent.id), extra_rows=[{"type": 1, "components": [foreign, link]}])
+    interaction = Interaction(2, message=message, kind=discord.InteractionType.component)
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, ButtonId(Action.UPSCALE, parent.id, 1))
+
+    _run(services, scenario)
+    edit, followup = interaction.shown
+    items = edit.kwargs["view"].children
+    kept = [(i.custom_id, i.url, i.label) for i in items[-2:]]
+    assert kept == [("helpdesk:open", None, "Help"), (None, "https://example.com/docs", "Docs")]
+    blue = [i.custom_id for i in items if getattr(i, "item", i).style is discord.ButtonStyle.primary]
+    assert blue == [custom_ids.encode(Action.UPSCALE, parent.id, 1)]
+    assert followup.content == "Upscaling image #1 with **a red fox** - <@2> (Waiting to start)"
