@@ -38,7 +38,10 @@ def test_a_job_redis_forgot_is_told_once_after_two_sweeps(services: BotServices)
     told: list[str] = []
 
     async def scenario() -> list[list[str]]:
-        specs = [imagine_spec(parse_prompt(f"fox {n}", ParserOptions())[0], ALICE, Mode.FAST, 20) for n in range(2)]
+        specs = [
+            imagine_spec(parse_prompt(f"fox {n}", ParserOptions())[0], ALICE, Mode.FAST, 20, model="sd1")
+            for n in range(2)
+        ]
         for spec in specs:
             await services.submitter.enqueue(spec, JobRecord.for_spec(spec))
         reconciler = _reconciler(services, told)
@@ -55,7 +58,9 @@ def test_known_and_delivered_jobs_are_left_alone(services: BotServices) -> None:
     told: list[str] = []
 
     async def scenario() -> None:
-        queued, shown = (imagine_spec(parse_prompt(p, ParserOptions())[0], ALICE, Mode.FAST, 20) for p in "ab")
+        queued, shown = (
+            imagine_spec(parse_prompt(p, ParserOptions())[0], ALICE, Mode.FAST, 20, model="sd1") for p in "ab"
+        )
         await services.submitter.enqueue(queued, JobRecord.for_spec(queued))
         await services.submitter.enqueue(shown, JobRecord.for_spec(shown))
         await services.redis.set(keys.delivered(shown.id), 123)
@@ -73,7 +78,7 @@ def test_a_restarted_bot_finds_pending_jobs_in_redis(services: BotServices) -> N
     told: list[str] = []
 
     async def scenario() -> None:
-        spec = imagine_spec(parse_prompt("an owl", ParserOptions())[0], ALICE, Mode.FAST, 20)
+        spec = imagine_spec(parse_prompt("an owl", ParserOptions())[0], ALICE, Mode.FAST, 20, model="sd1")
         await services.records.save(JobRecord.for_spec(spec))
         await services.redis.zadd(keys.PENDING, {spec.id: time.time()})  # written by the earlier process
         reconciler = _reconciler(services, told)
@@ -89,7 +94,7 @@ def test_a_job_whose_worker_still_reports_is_not_lost(services: BotServices) -> 
     told: list[str] = []
 
     async def scenario() -> None:
-        spec = imagine_spec(parse_prompt("a running fox", ParserOptions())[0], ALICE, Mode.FAST, 20)
+        spec = imagine_spec(parse_prompt("a running fox", ParserOptions())[0], ALICE, Mode.FAST, 20, model="sd1")
         await services.submitter.enqueue(spec, JobRecord.for_spec(spec))
         await services.redis.flushdb()
         reconciler = _reconciler(services, told)

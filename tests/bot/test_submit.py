@@ -74,7 +74,10 @@ def test_a_failed_deferral_still_returns_what_was_admitted(monkeypatch: Any) -> 
 def test_an_error_midway_withdraws_what_was_admitted(services: BotServices, monkeypatch: pytest.MonkeyPatch) -> None:
     """Redis failing on the second of two jobs: the first, already admitted, is withdrawn; the error propagates."""
     requester = Requester(user_id=1, channel_id=10, guild_id=20)
-    specs = [imagine_spec(parse_prompt(f"fox {n}", ParserOptions())[0], requester, Mode.FAST, 20) for n in range(2)]
+    specs = [
+        imagine_spec(parse_prompt(f"fox {n}", ParserOptions())[0], requester, Mode.FAST, 20, model="sd1")
+        for n in range(2)
+    ]
     enqueue = services.queue.enqueue
 
     def second_fails(spec: Any) -> Any:
