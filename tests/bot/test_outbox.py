@@ -44,10 +44,10 @@ class _Client:
 
 def _outbox() -> tuple[Outbox, _Sink, _Client]:
     client = _Client()
-    outbox = Outbox(client)  # type: ignore[arg-type]
+    outbox = Outbox(client)  # type: ignore[arg-type]  # a stand-in client
     webhook = _Sink()
-    outbox._channel = lambda record: _Sink(fail=True)  # type: ignore[method-assign]
-    outbox._webhook = lambda record: webhook if record.live_token() else None  # type: ignore[method-assign]
+    outbox._channel = lambda record: _Sink(fail=True)  # type: ignore[method-assign]  # stubs the channel lookup
+    outbox._webhook = lambda record: webhook if record.live_token() else None  # type: ignore[method-assign]  # stubs the webhook lookup
     return outbox, webhook, client
 
 
@@ -106,7 +106,7 @@ def test_searches_tell_progress_from_result_messages() -> None:
     each only among the bot's own messages and from a minute before the first try."""
     bot = 5
     client = SimpleNamespace(user=SimpleNamespace(id=bot))
-    outbox = Outbox(client)  # type: ignore[arg-type]
+    outbox = Outbox(client)  # type: ignore[arg-type]  # a stand-in client
     channel = _History(
         [
             _message(1, 6, f"im:u:{JOB}:1"),  # another author's copy
@@ -115,7 +115,7 @@ def test_searches_tell_progress_from_result_messages() -> None:
             _message(4, bot, "other:button", f"im:u:{JOB}:1", f"im:x:{JOB}:0"),  # the result
         ]
     )
-    outbox._channel = lambda record: channel  # type: ignore[method-assign, assignment, return-value]
+    outbox._channel = lambda record: channel  # type: ignore[method-assign, assignment, return-value]  # stubs the channel lookup
     record = _record(600)
     assert asyncio.run(outbox.find_job_message(record)) == 2
     tried = time.time()

@@ -35,17 +35,17 @@ def _run(
     delay: float, kind: discord.InteractionType, *, defer_fails: bool = False
 ) -> tuple[list[Any], list[dict[str, Any]]]:
     blocking = BlockingExecutor(threads=1)
-    submitter = Submitter(queue=None, records=None, pending=None, connection=None, blocking=blocking)  # type: ignore[arg-type]
+    submitter = Submitter(queue=None, records=None, pending=None, connection=None, blocking=blocking)  # type: ignore[arg-type]  # only the executor is used here
 
     async def slow_enqueue_all(jobs: list[Any]) -> tuple[list[Any], None]:
         await asyncio.sleep(delay)
         return ["accepted"], None
 
-    submitter.enqueue_all = slow_enqueue_all  # type: ignore[method-assign]
+    submitter.enqueue_all = slow_enqueue_all  # type: ignore[method-assign]  # a slow stand-in
     interaction = SimpleNamespace(id=1, type=kind, response=_Response(defer_fails))
 
     async def go() -> tuple[list[Any], Any]:
-        return await submitter.enqueue_in_time(interaction, [], time.monotonic())  # type: ignore[arg-type]
+        return await submitter.enqueue_in_time(interaction, [], time.monotonic())  # type: ignore[arg-type]  # a stand-in interaction
 
     accepted, _ = asyncio.run(go())
     blocking.close()

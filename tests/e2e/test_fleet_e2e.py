@@ -44,7 +44,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def test_two_models_each_drawn_by_its_own_worker(stack: Stack) -> None:
     """--v a and --v b reach the worker of each model, sized by its card; /info shows both; --v c is refused."""
-    sd_model: str = stack.sd_model  # type: ignore[attr-defined]
+    sd_model: str = stack.sd_model  # type: ignore[attr-defined]  # set on the stack by the fixture
     began = time.monotonic()
 
     asked = time.monotonic()

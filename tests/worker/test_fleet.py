@@ -88,7 +88,7 @@ def test_a_burst_worker_is_in_the_fleet_only_while_it_runs(connection: redis.Red
     seen: list[list[str]] = []
 
     class Watching(fakes.FakeEngine):
-        def run(self, spec, source=None, progress=None, should_cancel=None):  # type: ignore[no-untyped-def]
+        def run(self, spec, source=None, progress=None, should_cancel=None):  # type: ignore[no-untyped-def]  # a deliberately bare stand-in engine
             seen.append([m.name for m in Fleet(connection).models()])
             return super().run(spec, source, progress, should_cancel)
 
