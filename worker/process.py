@@ -104,7 +104,10 @@ def on_job_failure(job: Job, exc_type: type[BaseException] | None, exc_value: An
     kind = _kind(job)
     if job.retries_left:
         metrics.JOBS.labels(kind, "retried").inc()
-        log.warning("job %s: %s; running it again (%d retries left)", job.id, _what(exc_type), job.retries_left)
+        # RQ calls its exception handlers before Job.retry() takes one off retries_left: the rerun is the next run.
+        most = tasks.current_runtime().settings.max_retries
+        rerun = tasks.attempt_number(job, most) + 1
+        log.warning("job %s: %s; running it again (attempt %d of %d)", job.id, _what(exc_type), rerun, most + 1)
         return True
     try:
         spec = JobSpec.from_json(job.args[0])
