@@ -100,12 +100,9 @@ def error_embed(title: str, message: str, hint: str | None = None, job_id: str |
     return embed
 
 
-PROMPT_HINT = "Parameters go at the end of the prompt, e.g. `a red bird --ar 16:9 --chaos 20`."
-
-
 def invalid_parameter(message: str, hint: str | None, title: str = "Invalid parameter") -> discord.Embed:
-    """A prompt the parser refused (title, message and hint come from the parser; a general hint if it has none)."""
-    return error_embed(title, message, hint or PROMPT_HINT)
+    """A prompt the parser refused: title, message and hint (parameter errors' says where parameters go) are its."""
+    return error_embed(title, message, hint)
 
 
 def banned_prompt(word: str) -> discord.Embed:

@@ -82,7 +82,7 @@ def test_error_embeds() -> None:
     """Error embeds carry their Midjourney titles, hints and job ids."""
     assert messages.invalid_parameter("Unrecognized parameter(s): --zz", "hint!").title == "Invalid parameter"
     assert messages.invalid_parameter("m", "h").fields[0].value == "h"
-    assert messages.invalid_parameter("m", None).fields[0].value == messages.PROMPT_HINT
+    assert messages.invalid_parameter("m", None).fields == []
     assert messages.internal_error("abc").footer.text == "Job abc"
     assert messages.banned_prompt("gore").title == "Banned prompt detected"
     assert messages.queue_full("full").title == "Queue full"
