@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from bot import custom_ids, keys
 from bot.commands import Commands
 from bot.info import Info
 from bot.moderation import BannedWords
 from bot.prompt import ParserOptions
 from bot.services import BotServices
+from bot.settings_view import settings_embed
 from bot.user_settings import UserSettings
 from tests.bot.stand_ins import Interaction, Shown
 from worker.spec import JobKind, Mode, Requester
@@ -160,9 +163,24 @@ def test_settings_saves_the_suffix(services: BotServices) -> None:
 
     _run(services, scenario)
     assert [prefs.suffix for prefs in saved] == ["--ar 2:3", ""]
-    panel = saving.shown[0]  # the suffix is shown markdown-escaped: "--ar 2:3" once rendered
+    panel = saving.shown[0]  # the suffix is shown as typed, in a code span (no markdown escapes to show)
     assert (panel.how, panel.title, panel.ephemeral) == ("response", "Your settings", True)
-    assert panel.embed is not None and {f.name: f.value for f in panel.embed.fields}["Suffix"] == r"\--ar 2:3"
+    assert panel.embed is not None and {f.name: f.value for f in panel.embed.fields}["Suffix"] == "`--ar 2:3`"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "shown"),
+    [
+        ("--ar 16:9 --s 250", "`--ar 16:9 --s 250`"),
+        ("under_score *star* ~~x~~", "`under_score *star* ~~x~~`"),
+        ("a `quoted` word", "``a `quoted` word``"),
+        ("`x`", "`` `x` ``"),
+    ],
+)
+def test_the_suffix_is_shown_as_typed(suffix: str, shown: str) -> None:
+    """The panel shows the suffix in inline code, which Discord renders literally: no backslashes to see."""
+    fields = {f.name: f.value for f in settings_embed(UserSettings(suffix=suffix)).fields}
+    assert fields["Suffix"] == shown
 
 
 def test_info_is_deferred_then_shown(services: BotServices) -> None:
