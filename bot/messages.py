@@ -120,8 +120,8 @@ def queue_full(message: str) -> discord.Embed:
 
 
 def job_queued(ahead: int | None) -> discord.Embed:
-    """A job admitted but held back by the user's concurrent limit."""
-    where = f" Position in your queue: {ahead + 1}." if ahead is not None else ""
+    """A job admitted but held back by the user's concurrent limit (``ahead``: their jobs held back before it)."""
+    where = f" It is {ordinal(ahead + 1)} in your line." if ahead is not None else ""
     return discord.Embed(
         title="Job queued",
         description=f"You already have the maximum of jobs running; this one starts when one finishes.{where}",
@@ -161,3 +161,9 @@ def delivery_failed(channel_id: int) -> str:
         f"Your image is ready, but I can't post in <#{channel_id}> (missing permissions). "
         "Ask a server admin to let me send messages and attach files there, then use /imagine again."
     )
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th… 11th, 12th, 13th… 21st."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"

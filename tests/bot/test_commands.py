@@ -146,7 +146,7 @@ def test_limits_hold_back_then_refuse(services: BotServices) -> None:
 
     _run(services, scenario)
     assert [s.title for s in first.shown] == [None, None, "Job queued", "Job queued"]
-    assert all("Position in your queue" in (s.embed.description or "") for s in first.shown[2:] if s.embed)
+    assert all("in your line." in (s.embed.description or "") for s in first.shown[2:] if s.embed)
     assert [(s.how, s.title, s.ephemeral) for s in second.shown] == [("response", "Queue full", True)]
 
 

@@ -86,5 +86,5 @@ def test_error_embeds() -> None:
     assert messages.internal_error("abc").footer.text == "Job abc"
     assert messages.banned_prompt("gore").title == "Banned prompt detected"
     assert messages.queue_full("full").title == "Queue full"
-    assert "Position in your queue: 2" in messages.job_queued(1).description
+    assert "It is 2nd in your line." in messages.job_queued(1).description
     assert messages.job_expired().title == "Job expired"

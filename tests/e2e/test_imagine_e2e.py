@@ -170,7 +170,7 @@ def test_settings_change_later_prompts(stack: Stack) -> None:
 
 
 def test_info(stack: Stack) -> None:
-    """/info lists the user's queued job with its position, the mode, the model and the workers online."""
+    """/info lists the user's queued job with the jobs ahead of it, the mode, the model and the workers online."""
     stack.worker.pause()
     try:
         interaction = stack.slash("imagine", stack.bob, prompt="a waiting owl")
@@ -180,7 +180,7 @@ def test_info(stack: Stack) -> None:
         fields = {f["name"]: f["value"] for f in embed["fields"]}
         assert info.ephemeral and fields["Mode"] == "Fast" and fields["Model"] == "demo"
         assert fields["Workers online"] == "1"
-        assert job[:8] in fields["Jobs (1)"] and "position 1" in fields["Jobs (1)"]
+        assert job[:8] in fields["Jobs (1)"] and fields["Jobs (1)"].endswith("— queued, none ahead")
     finally:
         stack.worker.resume()
     stack.wait_message(lambda m: "a waiting owl" in m.content and "U1" in labels(m))
