@@ -124,6 +124,8 @@ class Delivery:
                 await self._failed(event, record)
             elif event.type is EventType.CANCELLED:
                 await self._cancelled(record)
+            if event.terminal and (reply := await self.records.take_cancel_reply(record.job_id)) is not None:
+                await self.outbox.edit_reply(reply, messages.cancel_answer(event.type))  # the owner's ❌ answer
             self._attempts.pop(event.stream_id or event.job_id, None)
             metrics.DELIVERIES.labels(event.type, "shown").inc()
             return True

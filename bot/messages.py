@@ -80,6 +80,18 @@ def cancelled(head: str) -> str:
     return f"{head} (Cancelled)"
 
 
+CANCELLING = "Cancelling the job…"  # the answer to ❌ on a running job, until it ends
+
+
+def cancel_answer(ended: str) -> str:
+    """The answer to ❌ once the job has ended, however it ended (``ended``: its terminal event's type)."""
+    if ended == "done":
+        return "Too late: the job had already finished."
+    if ended == "failed":
+        return "The job had already failed."
+    return "Cancelled."
+
+
 def result(kind: JobKind, prompt: str, user_id: int, mode: Mode, index: int = 0) -> str:
     """The result message: mentions the user so Discord notifies them."""
     bold = f"**{shown_prompt(prompt)}** - <@{user_id}>"

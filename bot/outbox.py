@@ -14,7 +14,7 @@ from typing import Any
 import discord
 
 from bot import messages
-from bot.jobs import JobRecord
+from bot.jobs import CancelReply, JobRecord
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,14 @@ class Outbox:
         if webhook is not None:
             with contextlib.suppress(*_NO_ACCESS):
                 await webhook.delete_message(message_id)
+
+    async def edit_reply(self, reply: CancelReply, content: str) -> None:
+        """Edit an answer to a button press through the press's webhook; an answer or token that is gone is fine."""
+        webhook = discord.Webhook.partial(reply.application_id, reply.token, client=self.client)
+        try:
+            await webhook.edit_message(reply.message_id, content=content)
+        except discord.HTTPException as exc:  # dismissed by the user, or the token expired
+            log.info("reply %s could not be edited (%s)", reply.message_id, exc.status)
 
     async def find_job_message(self, record: JobRecord, limit: int = 50) -> int | None:
         """The id of a recent bot message in the job's channel whose buttons name the job, or None.

@@ -13,7 +13,7 @@ from typing import Any
 
 import discord
 
-from bot.jobs import JobRecord
+from bot.jobs import CancelReply, JobRecord
 
 _ids = itertools.count(1000)
 
@@ -127,11 +127,13 @@ class Interaction:
 
 
 class Outbox:
-    """The bot's channel API: posts are recorded (shared with the interaction's ``shown``), deletions kept."""
+    """The bot's channel API: posts are recorded (shared with the interaction's ``shown``), deletions and edited
+    replies kept."""
 
     def __init__(self) -> None:
         self.posts: list[Shown] = []
         self.deleted: list[int] = []
+        self.replies: list[tuple[CancelReply, str]] = []
 
     async def send(self, record: JobRecord, *, interaction: Any = None, **kwargs: Any) -> Any:
         self.posts.append(Shown("outbox", kwargs.pop("content", None), kwargs, next(_ids)))
@@ -144,3 +146,6 @@ class Outbox:
 
     async def edit(self, record: JobRecord, message_id: int, **kwargs: Any) -> None:
         pass
+
+    async def edit_reply(self, reply: CancelReply, content: str) -> None:
+        self.replies.append((reply, content))

@@ -12,7 +12,7 @@ import redis
 
 from bot.blocking import BlockingExecutor
 from bot.delivery import Delivery
-from bot.jobs import JobRecord, JobRecords
+from bot.jobs import CancelReply, JobRecord, JobRecords
 from bot.result_images import ResultImages
 from worker.embedded_redis import EmbeddedRedis
 from worker.engine import ErrorCode
@@ -45,6 +45,7 @@ class _Outbox:
         self.posts: list[dict[str, Any]] = []
         self.deleted: list[int] = []
         self.edits: list[dict[str, Any]] = []
+        self.replies: list[tuple[int, str]] = []
         self.fail_first = fail_first
 
     async def send(self, record: JobRecord, **kwargs: Any) -> Any:
@@ -61,6 +62,9 @@ class _Outbox:
 
     async def edit(self, record: JobRecord, message_id: int, **kwargs: Any) -> None:
         self.edits.append(kwargs)
+
+    async def edit_reply(self, reply: CancelReply, content: str) -> None:
+        self.replies.append((reply.message_id, content))
 
 
 def _delivery(url: str, outbox: _Outbox, consumer: EventConsumer | None = None) -> Delivery:
@@ -143,3 +147,28 @@ def test_failed_job_shows_job_expired_by_its_code(
     assert len(outbox.edits) == 1
     embed = outbox.edits[0]["embed"]
     assert (embed.title, embed.description) == (title, data["reason"])
+
+
+@pytest.mark.parametrize(
+    ("event", "answer"),
+    [
+        (Event(EventType.CANCELLED, JOB, 1, 2, None, {"reason": "cancelled"}), "Cancelled."),
+        (
+            Event(EventType.DONE, JOB, 1, 2, None, {"files": [f"{JOB}/grid.png"]}),
+            "Too late: the job had already finished.",
+        ),
+    ],
+)
+def test_the_owners_cancel_answer_says_how_the_job_ended(
+    sync_redis: redis.Redis, server: EmbeddedRedis, event: Event, answer: str
+) -> None:
+    """A job's end edits the "Cancelling the job…" answer its owner's ❌ left, once: the reply is taken."""
+    outbox = _Outbox()
+    _setup(sync_redis, event)
+    reply = CancelReply(application_id=5, token="press-token", message_id=88)
+    asyncio.run(
+        JobRecords(QueueSettings(_env_file=None, redis_url=server.url).redis_async()).save_cancel_reply(JOB, reply)
+    )
+    asyncio.run(_deliver_all(outbox, server.url))
+    assert outbox.replies == [(88, answer)]
+    assert sync_redis.exists(f"imagine:bot:cancel-reply:{JOB}") == 0

@@ -194,11 +194,15 @@ def test_cancel_owner_only(stack: Stack) -> None:
         progress = interaction.original
         refused = stack.click(progress, "❌", stack.bob)
         assert refused.original.ephemeral and refused.original.embeds[0]["title"] == "Not your job"
-        stack.click(progress, "❌", stack.alice)
+        pressed = stack.click(progress, "❌", stack.alice)
     finally:
         stack.worker.resume()
     stack.wait(lambda: progress.content.endswith("(Cancelled)"), 20, "the job to show as cancelled")
     assert not progress.buttons
+    # The owner's answer, "Cancelling the job…" while a worker had it, ends as "Cancelled." either way.
+    answer = pressed.original
+    assert answer.ephemeral
+    stack.wait(lambda: answer.content == "Cancelled.", 20, "the owner's answer to say Cancelled.")
 
     _, grid = imagine(stack, "a short-lived grid")
     assert stack.click(grid, "❌", stack.bob).original.embeds[0]["title"] == "Not your job"
