@@ -149,3 +149,6 @@ class Outbox:
 
     async def edit_reply(self, reply: CancelReply, content: str) -> None:
         self.replies.append((reply, content))
+
+    async def user_name(self, user_id: int) -> str:
+        return f"user{user_id}"

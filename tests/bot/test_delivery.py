@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -65,6 +66,9 @@ class _Outbox:
 
     async def edit_reply(self, reply: CancelReply, content: str) -> None:
         self.replies.append((reply.message_id, content))
+
+    async def user_name(self, user_id: int) -> str:
+        return "alice" if user_id == 1 else f"user {user_id}"
 
 
 def _delivery(url: str, outbox: _Outbox, consumer: EventConsumer | None = None) -> Delivery:
@@ -172,3 +176,38 @@ def test_the_owners_cancel_answer_says_how_the_job_ended(
     asyncio.run(_deliver_all(outbox, server.url))
     assert outbox.replies == [(88, answer)]
     assert sync_redis.exists(f"imagine:bot:cancel-reply:{JOB}") == 0
+
+
+@pytest.mark.parametrize(
+    ("event", "line"),
+    [
+        (
+            Event(EventType.DONE, JOB, 1, 2, None, {"files": [f"{JOB}/grid.png"], "seconds": 1.26}),
+            'job 01234567: imagine "fox" by alice: queued → done in 1.3 s → posted',
+        ),
+        (
+            Event(EventType.FAILED, JOB, 1, 2, None, {"reason": "The worker stopped.", "code": ErrorCode.WORKER_DIED}),
+            'job 01234567: imagine "fox" by alice: queued → failed (worker_died): The worker stopped.',
+        ),
+        (
+            Event(EventType.CANCELLED, JOB, 1, 2, None, {"reason": "cancelled"}),
+            'job 01234567: imagine "fox" by alice: queued → cancelled',
+        ),
+    ],
+)
+def test_each_job_ends_with_one_headline(
+    sync_redis: redis.Redis, server: EmbeddedRedis, caplog: pytest.LogCaptureFixture, event: Event, line: str
+) -> None:
+    """A job's end is logged once, on one line marked as a headline (what a quiet `imagine run` shows)."""
+    _setup(sync_redis, event)
+    stored = EventLog(sync_redis).history(JOB)[0]
+
+    async def twice() -> None:
+        delivery = _delivery(server.url, _Outbox())
+        await delivery.handle(stored)
+        await delivery.handle(stored)  # a repeat (a restart before its ack) is skipped, unlogged
+
+    with caplog.at_level(logging.INFO, logger="bot.delivery"):
+        asyncio.run(twice())
+    headlines = [r for r in caplog.records if getattr(r, "headline", False)]
+    assert [r.getMessage() for r in headlines] == [line]
