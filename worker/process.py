@@ -190,7 +190,9 @@ def serve(
     connection = settings.redis()
     tasks.install(tasks.Runtime.create(engine, settings, connection))
     metrics.watch_queues(connection)
-    log.info("worker: serving %s on %s", ", ".join(modes), settings.redis_url_safe)
+    ready = "ready: model %s on %s (%s), loaded in %.1f s; serving %s from %s"
+    what = (engine.name, engine.device, engine.dtype, engine.load_seconds, ", ".join(modes), settings.redis_url_safe)
+    log.info(ready, *what, extra={"headline": True})  # one of the lines `imagine run` shows (cli/logs.py)
     processed, backoff, generation = 0, 1.0, 0
     try:
         while True:
