@@ -81,7 +81,8 @@ def main() -> None:
 
 def _engine_grid(engine: Engine, side: int, seed: int) -> dict[str, float]:
     fields = PromptFields(prompts=[WeightedPrompt(text=PROMPT)], width=side, height=side)
-    spec = imagine_spec(fields, Requester(user_id=0, channel_id=0), Mode.FAST, engine.settings.steps, seed=seed * 4)
+    requester = Requester(user_id=0, channel_id=0)
+    spec = imagine_spec(fields, requester, Mode.FAST, engine.settings.steps, model=engine.name, seed=seed * 4)
     result = engine.run(spec)
     result.files()
     row = {key: result.timings[key] for key, _ in STAGES}

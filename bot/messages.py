@@ -131,6 +131,61 @@ def queue_full(message: str) -> discord.Embed:
     return error_embed("Queue full", message, "Wait for a job to finish, or cancel one with its ❌ button.")
 
 
+def no_model_online() -> discord.Embed:
+    """Nothing can be drawn: no worker has published a model card (none started yet, or all stopped)."""
+    return error_embed(
+        "No model online",
+        "No model is online yet: no image worker is running. Nothing was queued.",
+        "Try again in a minute; /info shows the models online.",
+    )
+
+
+def model_offline(asked_by: str, requested: str, online: list[str]) -> discord.Embed:
+    """A model (asked for by ``asked_by``: "--v 6", "Your /settings model"…) that no live worker serves."""
+    embed = error_embed(
+        "Model offline",
+        f"{asked_by} asks for model `{_plain(requested)}`, which no worker online runs. Nothing was queued.",
+        "Choose one of the models online with --v NAME, or in /settings.",
+    )
+    embed.add_field(name="Models online", value=_listed(online), inline=False)
+    return embed
+
+
+def not_supported(what: str, model: str, why: str) -> discord.Embed:
+    """A flag or button the chosen model's family cannot honour (refused before anything is queued)."""
+    return error_embed(
+        "Not supported by this model",
+        f"{what} is not available on `{_plain(model)}`: {why}. Nothing was queued.",
+        "Leave it out, or choose another model with --v NAME (/info lists the models online).",
+    )
+
+
+def too_large(side: int, model: str, max_side: int) -> discord.Embed:
+    """A job whose images would be longer on a side than the model's card allows."""
+    return error_embed(
+        "Image too large",
+        f"This job would make images {side} px on a side; `{_plain(model)}` makes at most {max_side} px. "
+        "Nothing was queued.",
+        "Use a smaller --ar, or upscale the original grid image instead.",
+    )
+
+
+def model_label(name: str, aliases: tuple[str, ...] | list[str] = ()) -> str:
+    """A model as lists show it: ``name`` (and its aliases), markdown-escaped."""
+    text = f"`{_plain(name)}`"
+    return f"{text} ({', '.join(discord.utils.escape_markdown(a) for a in aliases)})" if aliases else text
+
+
+def _plain(text: str) -> str:
+    # Names go inside `code`, where markdown does not apply; only a backtick could end it.
+    return text.replace("`", "'")
+
+
+def _listed(lines: list[str], limit: int = 1024) -> str:
+    text = "\n".join(lines) if lines else "none"
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
 def job_queued(ahead: int | None) -> discord.Embed:
     """A job admitted but held back by the user's concurrent limit (``ahead``: their jobs held back before it)."""
     where = f" It is {ordinal(ahead + 1)} in your line." if ahead is not None else ""
@@ -165,6 +220,27 @@ def internal_error(job_id: str | None, reason: str | None = None) -> discord.Emb
     """Something went wrong; the job id lets an operator find the log, which holds the details."""
     message = reason or "Something went wrong. Please try again."
     return error_embed("Internal error", message, job_id=job_id)
+
+
+def job_lost(job_id: str) -> discord.Embed:
+    """A job the queue forgot (Redis restarted without its data): it will never run."""
+    return error_embed("Job lost", "This job was lost when the queue restarted; please run it again.", job_id=job_id)
+
+
+def not_shown(count: int) -> discord.Embed:
+    """Admitted jobs whose message could not be posted: they were cancelled, and their results will not appear."""
+    if count == 1:
+        return internal_error(None, "Your job could not be shown, so it was cancelled. Please try again.")
+    return internal_error(None, f"{count} of your jobs could not be shown, so they were cancelled. Please try again.")
+
+
+def queue_unavailable(job_id: str | None = None) -> discord.Embed:
+    """The job queue (Redis) cannot be reached: nothing was queued, and trying again later will work."""
+    return error_embed(
+        "Queue unavailable",
+        "The job queue can't be reached right now, so nothing was queued. Please try again in a minute.",
+        job_id=job_id,
+    )
 
 
 def delivery_failed(channel_id: int) -> str:

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
 def _spec(args: argparse.Namespace, engine, source: Image.Image | None) -> JobSpec:
     steps = engine.settings.steps
     if args.command == "generate":
-        return imagine_spec(_parse(" ".join(args.prompt), engine), LOCAL_REQUESTER, Mode.FAST, steps)
+        return imagine_spec(_parse(" ".join(args.prompt), engine), LOCAL_REQUESTER, Mode.FAST, steps, model=engine.name)
     assert source is not None
     text = args.prompt if args.prompt is not None else source.info.get("prompt", "")
     width, height = _size_for(source, engine, upscale=args.command == "upscale")
@@ -135,7 +135,7 @@ def _spec(args: argparse.Namespace, engine, source: Image.Image | None) -> JobSp
     kind = JobKind.VARIATION if args.command == "vary" else JobKind.UPSCALE
     # The image stands for the parent job that would have made it from this prompt; a --seed in the prompt is
     # the follow-up's own seed.
-    parent = imagine_spec(fields, LOCAL_REQUESTER, Mode.FAST, steps)
+    parent = imagine_spec(fields, LOCAL_REQUESTER, Mode.FAST, steps, model=engine.name)
     return follow_up_spec(parent, kind, args.strength, 1, LOCAL_REQUESTER, Mode.FAST, steps, seed=fields.seed)
 
 

@@ -45,6 +45,7 @@ from worker.sizes import DEFAULT_SIZE_STEP, SIZE_STEP
 from worker.spec import JobKind, JobSpec, Strength
 
 if TYPE_CHECKING:
+    from worker.cards import ModelCard
     from worker.engine import EngineClass
 
 __all__ = ["Cancelled", "Engine", "EngineError", "EngineResult", "Progress"]
@@ -328,6 +329,29 @@ class Engine:
             grid_info=info(spec.seed) if grid is not None else None,
             timings=timings,
             max_file_bytes=self.settings.max_file_bytes,
+        )
+
+    def card(self) -> ModelCard:
+        """What this worker publishes to the fleet (worker/cards.py) for the bot to route and size jobs by.
+
+        The name is the loaded model's (``IMAGINE_MODEL``, its alias resolved), the aliases are the
+        ``IMAGINE_ALIASES`` that point at it; ``max_side`` is 4 × base, the long side of an upscale (2×) of the
+        widest ``--ar`` (4:1, whose long side is at most 2 × base): every job the bot makes fits, nothing doubles
+        past it. The SD families and the demo model honour --no, ``::`` weights, --tile and img2img; none inpaints.
+        """
+        from worker.cards import Capabilities, ModelCard
+        from worker.spec import SD_GUIDANCE
+
+        return ModelCard(
+            name=self.name,
+            aliases=tuple(sorted(a for a, target in self.settings.aliases.items() if target == self.name != a)),
+            family=self.family,
+            base_resolution=self.base_resolution,
+            size_step=self.size_step,
+            max_side=4 * self.base_resolution,
+            default_steps=self.settings.steps,
+            guidance=SD_GUIDANCE,
+            capabilities=Capabilities(negative_prompt=True, weights=True, tile=True, img2img=True, inpaint=False),
         )
 
 

@@ -33,6 +33,7 @@ from worker.store import ResultStore, open_store
 if TYPE_CHECKING:
     from rq.job import Job
 
+    from worker.cards import ModelCard
     from worker.settings import QueueSettings
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,10 @@ INTERNAL_ERROR = "Something went wrong while making your images. Please try agai
 
 @dataclass
 class Runtime:
-    """What jobs in this process share: the loaded engine and the Redis-side helpers."""
+    """What jobs in this process share: the loaded engine, its card, and the Redis-side helpers."""
 
     engine: EngineProtocol
+    card: ModelCard
     settings: QueueSettings
     connection: redis.Redis
     store: ResultStore
@@ -57,6 +59,7 @@ class Runtime:
         limits = Limits(settings.concurrent_limit, settings.queued_limit, settings.queue_cap, settings.slot_ttl_s)
         return cls(
             engine=engine,
+            card=engine.card(),
             settings=settings,
             connection=connection,
             store=open_store(settings, connection),
@@ -141,6 +144,9 @@ def run_job(spec_json: str) -> dict[str, Any]:
         log.info("job %s: already finished by an earlier run, nothing to do", spec.id)
         metrics.JOBS.labels(spec.kind, "duplicate").inc()
         return {"status": "duplicate"}
+    if spec.model != rt.card.name:  # a safety net: the bot routes by model, so only a stray job gets here
+        log.warning("job %s: for model %s, but this worker runs %s", spec.id, spec.model, rt.card.name)
+        return _fail(rt, spec, ErrorCode.UNSUPPORTED, f"This worker runs model {rt.card.name}, not {spec.model}.")
     cancel = CancelCheck(rt.connection, spec.id)
     if cancel():
         return _finish(rt, spec, EventType.CANCELLED, {"reason": "cancelled"})

@@ -14,6 +14,7 @@ import redis
 from bot.blocking import BlockingExecutor
 from bot.delivery import Delivery
 from bot.jobs import CancelReply, JobRecord, JobRecords
+from bot.pending import PendingJobs
 from bot.result_images import ResultImages
 from worker.embedded_redis import EmbeddedRedis
 from worker.engine import ErrorCode
@@ -48,6 +49,7 @@ class _Outbox:
         self.edits: list[dict[str, Any]] = []
         self.replies: list[tuple[int, str]] = []
         self.fail_first = fail_first
+        self.in_channel: int | None = None  # a result message an earlier try left in the channel
 
     async def send(self, record: JobRecord, **kwargs: Any) -> Any:
         if self.fail_first:
@@ -60,6 +62,9 @@ class _Outbox:
 
     async def delete(self, record: JobRecord, message_id: int) -> None:
         self.deleted.append(message_id)
+
+    async def find_result_message(self, record: JobRecord, since: float) -> int | None:
+        return self.in_channel
 
     async def edit(self, record: JobRecord, message_id: int, **kwargs: Any) -> None:
         self.edits.append(kwargs)
@@ -80,6 +85,7 @@ def _delivery(url: str, outbox: _Outbox, consumer: EventConsumer | None = None) 
         consumer or EventConsumer(aio),
         connection=aio,
         records=JobRecords(aio),
+        pending=PendingJobs(aio),
         queue=SimpleNamespace(load_spec=lambda job_id: None),  # type: ignore[arg-type]  # stand-in: no specs
         blocking=blocking,
         outbox=outbox,  # type: ignore[arg-type]  # stand-in recording posts
@@ -119,6 +125,7 @@ def test_done_event_seen_twice_posts_once(sync_redis: redis.Redis, server: Embed
     assert asyncio.run(twice()) == [True, True]
     assert len(outbox.posts) == 1 and outbox.deleted == [77]
     assert outbox.posts[0]["content"] == "**fox** - <@1> (fast)"
+    assert outbox.posts[0]["nonce"] == JOB[:25]  # Discord answers a repeat within minutes with this post
     assert sync_redis.get(f"imagine:bot:delivered:{JOB}") == b"1001"
 
 
@@ -211,3 +218,14 @@ def test_each_job_ends_with_one_headline(
         asyncio.run(twice())
     headlines = [r for r in caplog.records if getattr(r, "headline", False)]
     assert [r.getMessage() for r in headlines] == [line]
+
+
+def test_a_post_discord_took_before_a_crash_is_not_repeated(sync_redis: redis.Redis, server: EmbeddedRedis) -> None:
+    """After an earlier try (a crash before the delivery was recorded) the result found in the channel counts."""
+    outbox = _Outbox()
+    outbox.in_channel = 555
+    _setup(sync_redis)
+    sync_redis.set(f"imagine:bot:posting:{JOB}", 1_700_000_000)
+    asyncio.run(_deliver_all(outbox, server.url))
+    assert outbox.posts == [] and outbox.deleted == [77]
+    assert sync_redis.get(f"imagine:bot:delivered:{JOB}") == b"555"

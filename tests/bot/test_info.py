@@ -7,7 +7,6 @@ import time
 
 import discord
 import pytest
-from rq import Worker
 
 from bot import info as info_module
 from bot import keys
@@ -16,6 +15,7 @@ from bot.jobs import JobRecord
 from bot.prompt import ParserOptions, parse_prompt
 from bot.services import BotServices
 from bot.user_settings import UserSettings
+from tests.bot.fleet import DEMO, chooser, publish
 from worker import keys as worker_keys
 from worker.queue import JobState, Position
 from worker.spec import JobSpec, Mode, Requester, imagine_spec
@@ -30,12 +30,12 @@ def _info(services: BotServices) -> Info:
         records=services.records,
         user_prefs=services.user_prefs,
         blocking=services.blocking,
-        model="demo",
+        models=chooser(services),
     )
 
 
 def _enqueue(services: BotServices, prompt: str, *, record: bool = True) -> JobSpec:
-    spec = imagine_spec(parse_prompt(prompt, ParserOptions())[0], ALICE, Mode.FAST, 20)
+    spec = imagine_spec(parse_prompt(prompt, ParserOptions())[0], ALICE, Mode.FAST, 20, model="sd1")
     if record:
         services.queue.connection.set(keys.record(spec.id), JobRecord.for_spec(spec).model_dump_json())
     services.queue.enqueue(spec)
@@ -49,13 +49,39 @@ def _fields(services: BotServices, user_id: int = 1) -> dict[str, str | None]:
 
 
 def test_no_jobs(services: BotServices) -> None:
-    """A user without jobs sees none, their default mode, the model and no workers."""
+    """A user without jobs sees none, their default mode, the model their prompts go to and the one model online."""
     assert _fields(services) == {
         "Mode": "Fast",
-        "Model": "demo",
-        "Workers online": "0",
+        "Model": "`sd1` (5)",
+        "Workers online": "1",
+        "Models online": "`sd1` (5) — 1 worker, 0 fast and 0 relax jobs queued",
         "Jobs (0)": "No jobs running or queued.",
     }
+
+
+def test_models_online_with_worker_counts_and_queue_depths(services: BotServices) -> None:
+    """Every model online is listed with its workers and the jobs waiting in its own queues; /settings picks Model."""
+    publish(services, DEMO, "demo-1")
+    publish(services, DEMO, "demo-2")
+    _enqueue(services, "a red fox")
+    services.queue.connection.set(keys.user_settings(1), UserSettings(model="niji").model_dump_json())
+    fields = _fields(services)
+    assert (fields["Model"], fields["Workers online"]) == ("`demo` (a, niji)", "3")
+    assert fields["Models online"] == "\n".join(
+        [
+            "`demo` (a, niji) — 2 workers, 0 fast and 0 relax jobs queued",
+            "`sd1` (5) — 1 worker, 1 fast and 0 relax jobs queued",
+        ]
+    )
+
+
+def test_no_model_online(services: BotServices) -> None:
+    """With every worker gone, /info says so, and that the user's chosen model is offline."""
+    services.queue.connection.delete(worker_keys.FLEET)
+    services.queue.connection.set(keys.user_settings(1), UserSettings(model="xl").model_dump_json())
+    fields = _fields(services)
+    assert (fields["Model"], fields["Workers online"]) == ("`xl` (offline)", "0")
+    assert fields["Models online"] == "None: no worker is running."
 
 
 def test_jobs_with_positions(services: BotServices) -> None:
@@ -64,7 +90,6 @@ def test_jobs_with_positions(services: BotServices) -> None:
     bee = _enqueue(services, "a bee", record=False)
     services.queue.cancel(owl.id)
     services.queue.connection.set(keys.user_settings(1), UserSettings(mode=Mode.RELAX).model_dump_json())
-    Worker([services.queue.queues[Mode.FAST]], connection=services.queue.connection).register_birth()
     fields = _fields(services)
     assert (fields["Mode"], fields["Workers online"]) == ("Relax", "1")
     assert fields["Jobs (3)"] == "\n".join(
@@ -106,7 +131,7 @@ def test_long_prompts_fit_the_embed_field(services: BotServices, monkeypatch: py
     monkeypatch.setattr(services.queue, "position", lambda job_id: Position(JobState.WAITING, 9))
     # Past the test's per-user limits, so the jobs are recorded as admission would, without queueing them.
     for _ in range(12):
-        spec = imagine_spec(parse_prompt("*" * 1400, ParserOptions())[0], ALICE, Mode.FAST, 20)
+        spec = imagine_spec(parse_prompt("*" * 1400, ParserOptions())[0], ALICE, Mode.FAST, 20, model="sd1")
         services.queue.connection.set(keys.record(spec.id), JobRecord.for_spec(spec).model_dump_json())
         services.queue.connection.zadd(worker_keys.user_jobs(1), {spec.id: time.time() + 600})
     jobs = _fields(services)["Jobs (12)"]

@@ -22,8 +22,6 @@ REPO = Path(__file__).resolve().parents[2]
 TINY = {
     "IMAGINE_STEPS": "2",
     "IMAGINE_DEVICE": "cpu",
-    "IMAGINE_MODEL_BASE": "64",
-    "IMAGINE_SIZE_STEP": "64",
     "IMAGINE_PREVIEW_EVERY": "1",
     "IMAGINE_PROGRESS_EDIT_INTERVAL_S": "0",
 }

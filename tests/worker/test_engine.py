@@ -87,7 +87,7 @@ def test_a_rerun_is_logged_as_the_attempt_it_will_be(
         on_job_failure(job, AbandonedJobError, AbandonedJobError(), None)
         assert f"running it again (attempt {rerun} of 3)" in caplog.text
         with connection.pipeline() as pipeline:  # what RQ does next, as in its registry cleanup
-            job.retry(queue.queues[spec.mode], pipeline)
+            job.retry(queue.rq_queue(spec.model, spec.mode), pipeline)
             pipeline.execute()
         job = Job.fetch(spec.id, connection=connection, serializer=JSONSerializer)  # as the rerun loads it
         assert tasks.attempt_number(job, settings.max_retries) == rerun
