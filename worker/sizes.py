@@ -90,6 +90,6 @@ def size_for_aspect(aspect: Aspect, base: int, step: int = DEFAULT_SIZE_STEP) ->
     widenings = round(MAX_AREA_TOLERANCE / AREA_TOLERANCE)
     for times in range(1, widenings + 1):
         best = min(_candidates(base, step, times * AREA_TOLERANCE), key=distance)
-        if distance(best)[0] <= RATIO_TOLERANCE:
+        if distance(best)[0] <= round(RATIO_TOLERANCE, 9):  # rounded as distance() rounds: exactly 10 % is within
             break
     return best
