@@ -16,12 +16,13 @@ import discord
 from bot import messages, views
 from bot.blocking import BlockingExecutor
 from bot.custom_ids import Action, ButtonId, acts_on
-from bot.jobs import JobRecord, JobRecords, follow_up_kind, requester_of
+from bot.jobs import CancelReply, JobRecord, JobRecords, follow_up_kind, requester_of
 from bot.model_choice import ModelChooser, ModelRefused, check_job
 from bot.outbox import Outbox
 from bot.replies import answer_error
 from bot.submit import Submitter, refusal_embed
 from bot.user_settings import UserSettingsStore
+from worker.events import EventType
 from worker.queue import JobQueue, JobState
 from worker.spec import JobKind, follow_up_spec
 
@@ -143,8 +144,12 @@ class ButtonActions:
         """❌ by the owner: cancel the job if it has not finished, else delete the result message."""
         state = await self.blocking.run(self.queue.cancel, button.job_id, interaction.user.id)
         log.info("job %s: ❌ by its owner (state %s)", button.job_id, state)
-        if state in (JobState.CANCELLED, JobState.RUNNING, JobState.QUEUED, JobState.WAITING):
-            await interaction.response.send_message("Cancelling the job…", ephemeral=True)
+        if state is JobState.CANCELLED:  # it had not started: its cancelled event is already out
+            await interaction.response.send_message(messages.cancel_answer(EventType.CANCELLED), ephemeral=True)
+            return
+        if state in (JobState.RUNNING, JobState.QUEUED, JobState.WAITING):  # it stops at its next step
+            sent = await interaction.response.send_message(messages.CANCELLING, ephemeral=True)
+            await self._await_end(interaction, button.job_id, sent.message_id)
             return
         await interaction.response.defer()
         if interaction.message is not None:
@@ -152,3 +157,17 @@ class ButtonActions:
                 await interaction.message.delete()
             except discord.HTTPException:
                 await interaction.delete_original_response()
+
+    async def _await_end(self, interaction: discord.Interaction, job_id: str, message_id: int | None) -> None:
+        """Leave the "Cancelling…" answer for the delivery loop to edit when the job's terminal event comes.
+
+        If the job ended while this was answered, the loop may have handled that event before the reply was saved:
+        then the answer is edited here. Taking the reply (GETDEL) makes exactly one of the two edit it.
+        """
+        if message_id is None or interaction.application_id is None:
+            return
+        reply = CancelReply(application_id=interaction.application_id, token=interaction.token, message_id=message_id)
+        await self.records.save_cancel_reply(job_id, reply)
+        outcome = await self.blocking.run(self.queue.events.outcome, job_id)
+        if outcome is not None and (taken := await self.records.take_cancel_reply(job_id)) is not None:
+            await self.outbox.edit_reply(taken, messages.cancel_answer(str(outcome.get("status"))))

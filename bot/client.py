@@ -148,7 +148,8 @@ class ImagineBot(ButtonClient):
 
     async def on_ready(self) -> None:
         """Log who we are once the gateway is up."""
-        log.info("logged in as %s (%s)", self.user, self.user.id if self.user else "?")
+        user_id = self.user.id if self.user else "?"
+        log.info("ready: logged in as %s (%s)", self.user, user_id, extra={"headline": True})  # see cli/logs.py
 
     async def on_app_command_completion(
         self,

@@ -23,6 +23,7 @@ import redis.exceptions
 
 from bot import keys, messages, metrics, views
 from bot.blocking import BlockingExecutor
+from bot.job_log import ended_line
 from bot.jobs import JobRecord, JobRecords
 from bot.outbox import DeliveryImpossible, Outbox
 from bot.pending import PendingJobs
@@ -135,6 +136,8 @@ class Delivery:
                 await self._failed(event, record)
             elif event.type is EventType.CANCELLED:
                 await self._cancelled(record)
+            if event.terminal:
+                await self._ended(event, record)
             self._attempts.pop(event.stream_id or event.job_id, None)
             metrics.DELIVERIES.labels(event.type, "shown").inc()
             return True
@@ -278,6 +281,14 @@ class Delivery:
                 allowed_mentions=messages.mentions(),
             )
         await self._mark(record.job_id, "cancelled")
+
+    async def _ended(self, event: Event, record: JobRecord) -> None:
+        """Once a job's end is shown: edit the answer to its owner's ❌ if one waits, and log the job's line."""
+        reply = await self.records.take_cancel_reply(record.job_id)
+        if reply is not None:
+            await self.outbox.edit_reply(reply, messages.cancel_answer(event.type))
+        line = ended_line(record, event, await self.outbox.user_name(record.user_id))
+        log.info("%s", line, extra={"headline": True})  # one of the lines a quiet `imagine run` shows
 
 
 def post_nonce(job_id: str) -> str:

@@ -15,13 +15,25 @@ from bot.model_choice import ModelChooser, ModelRefused
 from bot.user_settings import UserSettingsStore
 from worker import keys
 from worker.fleet import LiveModel
-from worker.queue import JobQueue, JobState
+from worker.queue import JobQueue, JobState, Position
 from worker.spec import Mode
 
 MAX_LISTED = 10
-# Each listed prompt's share of the jobs field, escaped: ten lines of at most ~90 characters stay within an embed
-# field's 1,024.
-MAX_PROMPT_SHOWN = 48
+# Each listed prompt's share of the jobs field, escaped: ten lines of at most ~100 characters (the longest place,
+# "held back by your limit, 10th in your line", included) stay within an embed field's 1,024.
+MAX_PROMPT_SHOWN = 36
+
+
+def _where(position: Position) -> str:
+    """Where a job stands, naming its line: the queue every worker takes jobs from, shared by everyone, or the
+    user's own line of jobs held back until one of theirs finishes (their concurrent limit)."""
+    if position.state is JobState.QUEUED and position.ahead is not None:
+        ahead = position.ahead
+        return "queued, none ahead" if ahead == 0 else f"queued, {ahead} job{'s' if ahead != 1 else ''} ahead"
+    if position.state is JobState.WAITING:
+        place = "" if position.ahead is None else f", {messages.ordinal(position.ahead + 1)} in your line"
+        return f"held back by your limit{place}"
+    return str(position.state)
 
 
 class Info:
@@ -54,13 +66,7 @@ class Info:
             position = await self.blocking.run(self.queue.position, job_id)
             record = await self.records.load(job_id)
             prompt = messages.shown_prompt(record.prompt, limit=MAX_PROMPT_SHOWN) if record else "?"
-            if position.state is JobState.RUNNING:
-                where = "running"
-            elif position.ahead is not None:
-                where = f"{position.state}, position {position.ahead + 1}"
-            else:
-                where = str(position.state)
-            lines.append(f"`{job_id[:8]}` **{prompt}** — {where}")
+            lines.append(f"`{job_id[:8]}` **{prompt}** — {_where(position)}")
         live = await self.models.live()
         embed = discord.Embed(title="Your info", colour=messages.BLURPLE)
         embed.add_field(name="Mode", value=str(prefs.mode).capitalize())

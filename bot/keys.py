@@ -40,3 +40,9 @@ def delivered(job_id: str) -> str:
 def user_settings(user_id: int) -> str:
     """JSON ``UserSettings``: a user's /settings defaults. No expiry (removed by "Reset")."""
     return f"{PREFIX}:user:{user_id}:settings"
+
+
+def cancel_reply(job_id: str) -> str:
+    """JSON ``CancelReply``: the owner's ❌ press on the running job and its "Cancelling the job…" answer, kept to
+    edit that answer once the job ends. As long as the press's interaction token lives (bot.jobs.TOKEN_LIFETIME_S)."""
+    return f"{PREFIX}:cancel-reply:{job_id}"

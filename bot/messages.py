@@ -80,6 +80,18 @@ def cancelled(head: str) -> str:
     return f"{head} (Cancelled)"
 
 
+CANCELLING = "Cancelling the job…"  # the answer to ❌ on a running job, until it ends
+
+
+def cancel_answer(ended: str) -> str:
+    """The answer to ❌ once the job has ended, however it ended (``ended``: its terminal event's type)."""
+    if ended == "done":
+        return "Too late: the job had already finished."
+    if ended == "failed":
+        return "The job had already failed."
+    return "Cancelled."
+
+
 def result(kind: JobKind, prompt: str, user_id: int, mode: Mode, index: int = 0) -> str:
     """The result message: mentions the user so Discord notifies them."""
     bold = f"**{shown_prompt(prompt)}** - <@{user_id}>"
@@ -100,12 +112,9 @@ def error_embed(title: str, message: str, hint: str | None = None, job_id: str |
     return embed
 
 
-PROMPT_HINT = "Parameters go at the end of the prompt, e.g. `a red bird --ar 16:9 --chaos 20`."
-
-
 def invalid_parameter(message: str, hint: str | None, title: str = "Invalid parameter") -> discord.Embed:
-    """A prompt the parser refused (title, message and hint come from the parser; a general hint if it has none)."""
-    return error_embed(title, message, hint or PROMPT_HINT)
+    """A prompt the parser refused: title, message and hint (parameter errors' says where parameters go) are its."""
+    return error_embed(title, message, hint)
 
 
 def banned_prompt(word: str) -> discord.Embed:
@@ -178,8 +187,8 @@ def _listed(lines: list[str], limit: int = 1024) -> str:
 
 
 def job_queued(ahead: int | None) -> discord.Embed:
-    """A job admitted but held back by the user's concurrent limit."""
-    where = f" Position in your queue: {ahead + 1}." if ahead is not None else ""
+    """A job admitted but held back by the user's concurrent limit (``ahead``: their jobs held back before it)."""
+    where = f" It is {ordinal(ahead + 1)} in your line." if ahead is not None else ""
     return discord.Embed(
         title="Job queued",
         description=f"You already have the maximum of jobs running; this one starts when one finishes.{where}",
@@ -240,3 +249,9 @@ def delivery_failed(channel_id: int) -> str:
         f"Your image is ready, but I can't post in <#{channel_id}> (missing permissions). "
         "Ask a server admin to let me send messages and attach files there, then use /imagine again."
     )
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th… 11th, 12th, 13th… 21st."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"

@@ -17,10 +17,12 @@ import discord
 
 from bot import custom_ids, messages
 from bot.custom_ids import Action, CustomIdError
-from bot.jobs import JobRecord
+from bot.jobs import CancelReply, JobRecord
 
 log = logging.getLogger(__name__)
 
+# Users whose names are remembered (then forgotten all at once): one lookup per user, not per job.
+NAMES_KEPT = 1000
 # Errors meaning "the bot may not use this channel" (rather than "try again").
 _NO_ACCESS = (discord.Forbidden, discord.NotFound)
 # How far the bot's clock may be from Discord's when a search starts at a time the bot noted.
@@ -36,6 +38,7 @@ class Outbox:
 
     def __init__(self, client: discord.Client):
         self.client = client
+        self._names: dict[int, str] = {}  # user id → name, for the job lines in the log
 
     def _channel(self, record: JobRecord) -> discord.PartialMessageable:
         return self.client.get_partial_messageable(record.channel_id, guild_id=record.guild_id)
@@ -105,6 +108,29 @@ class Outbox:
         if webhook is not None:
             with contextlib.suppress(*_NO_ACCESS):
                 await webhook.delete_message(message_id)
+
+    async def user_name(self, user_id: int) -> str:
+        """A user's name, for the log: from the client's cache, else asked of Discord once; else their id."""
+        if (name := self._names.get(user_id)) is not None:
+            return name
+        user = self.client.get_user(user_id)  # without the members intent, rarely there
+        if user is None:
+            try:
+                user = await self.client.fetch_user(user_id)
+            except discord.HTTPException:
+                return f"user {user_id}"
+        if len(self._names) >= NAMES_KEPT:
+            self._names.clear()
+        self._names[user_id] = user.name
+        return user.name
+
+    async def edit_reply(self, reply: CancelReply, content: str) -> None:
+        """Edit an answer to a button press through the press's webhook; an answer or token that is gone is fine."""
+        webhook = discord.Webhook.partial(reply.application_id, reply.token, client=self.client)
+        try:
+            await webhook.edit_message(reply.message_id, content=content)
+        except discord.HTTPException as exc:  # dismissed by the user, or the token expired
+            log.info("reply %s could not be edited (%s)", reply.message_id, exc.status)
 
     async def find_job_message(self, record: JobRecord, limit: int = 50) -> int | None:
         """The id of a recent bot message in the job's channel showing its progress (its only button ❌), or None.

@@ -7,6 +7,7 @@ its timeout the user simply runs /settings again.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -40,10 +41,18 @@ def settings_embed(prefs: UserSettings) -> discord.Embed:
     embed.add_field(name="Mode", value=str(prefs.mode).capitalize())
     embed.add_field(name="Variations", value=str(prefs.variation).capitalize())
     embed.add_field(name="Model", value=messages.model_label(prefs.model) if prefs.model else "server default")
-    suffix = discord.utils.escape_markdown(prefs.suffix) if prefs.suffix else "none (set with /settings suffix:…)"
+    suffix = _code(prefs.suffix) if prefs.suffix else "none (set with /settings suffix:…)"
     embed.add_field(name="Suffix", value=suffix, inline=False)
     embed.set_footer(text="Parameters in a prompt always win over these defaults.")
     return embed
+
+
+def _code(text: str) -> str:
+    """``text`` as inline code: shown as typed (markdown does not apply inside, so nothing is escaped), between
+    fences longer than any run of backticks in it, padded when it starts or ends with one."""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 class _Select(discord.ui.Select["SettingsView"]):

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 from PIL import Image
 
 from bot.prompt import ParserOptions, PromptError, parse_prompt
+from cli import logs
 from worker.images import MAX_PIXELS, MAX_SIDE, MIN_SIDE, ImageInputError, open_image
 from worker.sizes import Aspect, size_for_aspect
 from worker.spec import (
@@ -71,7 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the engine, run one job, write its files; returns the exit status."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logs.setup(logs.Verbosity.QUIET)  # warnings and errors only, no progress bars: stdout is the result
     source = None
     if args.command != "generate":
         try:

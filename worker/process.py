@@ -105,7 +105,10 @@ def on_job_failure(job: Job, exc_type: type[BaseException] | None, exc_value: An
     kind = _kind(job)
     if job.retries_left:
         metrics.JOBS.labels(kind, "retried").inc()
-        log.warning("job %s: %s; running it again (%d retries left)", job.id, _what(exc_type), job.retries_left)
+        # RQ calls its exception handlers before Job.retry() takes one off retries_left: the rerun is the next run.
+        most = tasks.current_runtime().settings.max_retries
+        rerun = tasks.attempt_number(job, most) + 1
+        log.warning("job %s: %s; running it again (attempt %d of %d)", job.id, _what(exc_type), rerun, most + 1)
         return True
     try:
         spec = JobSpec.from_json(job.args[0])
@@ -201,7 +204,9 @@ def serve(
     tasks.install(runtime)
     model = runtime.card.name
     metrics.watch_queues(connection)
-    log.info("worker: serving model %s (%s) on %s", model, ", ".join(modes), settings.redis_url_safe)
+    ready = "ready: model %s on %s (%s), loaded in %.1f s; serving %s from %s"
+    what = (model, engine.device, engine.dtype, engine.load_seconds, ", ".join(modes), settings.redis_url_safe)
+    log.info(ready, *what, extra={"headline": True})  # one of the lines `imagine run` shows (cli/logs.py)
     with Presence(connection, runtime.card, new_worker_id(name), settings.heartbeat_s):
         return _work(connection, model, modes, settings, burst, name)
 

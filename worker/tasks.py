@@ -31,6 +31,8 @@ from worker.spec import JobSpec, JobSpecError, Requester
 from worker.store import ResultStore, open_store
 
 if TYPE_CHECKING:
+    from rq.job import Job
+
     from worker.cards import ModelCard
     from worker.settings import QueueSettings
 
@@ -150,13 +152,21 @@ def run_job(spec_json: str) -> dict[str, Any]:
         return _finish(rt, spec, EventType.CANCELLED, {"reason": "cancelled"})
 
     job = get_current_job()
-    attempt = 1 + (rt.settings.max_retries - job.retries_left if job and job.retries_left is not None else 0)
+    attempt = attempt_number(job, rt.settings.max_retries)
     data = {"attempt": attempt, "worker": job.worker_name if job else None}
     rt.events.emit(make_event(EventType.STARTED, spec.id, spec.requester, data))
     log.info("job %s: started (%s, attempt %d)", spec.id, spec.kind, attempt)
     started = time.monotonic()
     with metrics.JOBS_RUNNING.track_inprogress(), metrics.JOB_SECONDS.labels(spec.kind).time():
         return _generate(rt, spec, cancel, started)
+
+
+def attempt_number(job: Job | None, max_retries: int) -> int:
+    """Which run of its job this is, 1 for the first: RQ sets ``retries_left`` to ``max_retries`` when the job is
+    queued, and ``Job.retry()`` takes one off before each rerun."""
+    if job is None or job.retries_left is None:
+        return 1
+    return 1 + max_retries - job.retries_left
 
 
 def _generate(rt: Runtime, spec: JobSpec, cancel: CancelCheck, started: float) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import discord
 
-from bot.jobs import JobRecord
+from bot.jobs import CancelReply, JobRecord
 
 _ids = itertools.count(1000)
 
@@ -142,11 +142,13 @@ class Interaction:
 
 
 class Outbox:
-    """The bot's channel API: posts are recorded (shared with the interaction's ``shown``), deletions kept."""
+    """The bot's channel API: posts are recorded (shared with the interaction's ``shown``), deletions and edited
+    replies kept."""
 
     def __init__(self) -> None:
         self.posts: list[Shown] = []
         self.deleted: list[int] = []
+        self.replies: list[tuple[CancelReply, str]] = []
         self.refuse = 0
 
     async def send(self, record: JobRecord, *, interaction: Any = None, **kwargs: Any) -> Any:
@@ -163,3 +165,9 @@ class Outbox:
 
     async def edit(self, record: JobRecord, message_id: int, **kwargs: Any) -> None:
         pass
+
+    async def edit_reply(self, reply: CancelReply, content: str) -> None:
+        self.replies.append((reply, content))
+
+    async def user_name(self, user_id: int) -> str:
+        return f"user{user_id}"

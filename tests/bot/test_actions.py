@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
 
 from bot import custom_ids, keys, views
 from bot.actions import ButtonActions
 from bot.custom_ids import Action, ButtonId
-from bot.jobs import JobRecord
+from bot.jobs import CancelReply, JobRecord
 from bot.prompt import ParserOptions, parse_prompt
 from bot.services import BotServices
 from bot.user_settings import UserSettings
@@ -182,8 +185,52 @@ def test_cancel_a_queued_job(services: BotServices) -> None:
         await actions.press(interaction, button)
 
     _run(services, scenario)
-    assert [(s.how, s.content, s.ephemeral) for s in interaction.shown] == [("response", "Cancelling the job…", True)]
+    assert [(s.how, s.content, s.ephemeral) for s in interaction.shown] == [("response", "Cancelled.", True)]
     assert services.queue.position(parent.id).state is JobState.CANCELLED
+
+
+def _started(services: BotServices, job_id: str) -> None:
+    """A worker has taken the job (RQ's status), so a cancel only asks it to stop."""
+    Job.fetch(job_id, connection=services.queue.connection, serializer=JSONSerializer).set_status(JobStatus.STARTED)
+
+
+def test_cancel_a_running_job_leaves_its_answer_to_edit(services: BotServices) -> None:
+    """❌ on a running job answers "Cancelling the job…" and keeps the press's token to edit that answer later."""
+    parent = _parent(services)
+    _started(services, parent.id)
+    interaction, button = _press(Action.CANCEL, parent.id, 0, user_id=1)
+    replies: list[CancelReply | None] = []
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, button)
+        replies.append(await services.records.take_cancel_reply(parent.id))
+
+    _run(services, scenario)
+    answer = interaction.shown[0]
+    assert (answer.how, answer.content, answer.ephemeral) == ("response", "Cancelling the job…", True)
+    assert replies == [CancelReply(application_id=555, token="interaction-token", message_id=answer.id)]
+    assert services.outbox.replies == []  # type: ignore[attr-defined]  # the stand-in records edited replies
+
+
+def test_a_job_that_ends_while_the_press_is_answered_is_told_at_once(services: BotServices) -> None:
+    """If the job's end came before the reply was saved (delivery found nothing to edit), the press edits it."""
+    parent = _parent(services)
+    _started(services, parent.id)
+    interaction, button = _press(Action.CANCEL, parent.id, 0, user_id=1)
+    answer = interaction.response.send_message
+
+    async def worker_stops_meanwhile(content: str | None = None, **kwargs: Any) -> Any:
+        services.queue.events.finish(make_event(EventType.CANCELLED, parent.id, ALICE, {"reason": "cancelled"}))
+        return await answer(content, **kwargs)
+
+    interaction.response.send_message = worker_stops_meanwhile  # type: ignore[method-assign]
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, button)
+
+    _run(services, scenario)
+    edited = services.outbox.replies  # type: ignore[attr-defined]  # the stand-in records edited replies
+    assert [(reply.message_id, text) for reply, text in edited] == [(interaction.shown[0].id, "Cancelled.")]
 
 
 def test_cancel_a_finished_job_deletes_its_message(services: BotServices) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from bot import custom_ids, keys
 from bot.commands import Commands
 from bot.info import Info
 from bot.moderation import BannedWords
 from bot.services import BotServices
+from bot.settings_view import settings_embed
 from bot.user_settings import UserSettings
 from tests.bot.fleet import chooser
 from tests.bot.stand_ins import Interaction, Shown
@@ -142,7 +145,7 @@ def test_limits_hold_back_then_refuse(services: BotServices) -> None:
 
     _run(services, scenario)
     assert [s.title for s in first.shown] == [None, None, "Job queued", "Job queued"]
-    assert all("Position in your queue" in (s.embed.description or "") for s in first.shown[2:] if s.embed)
+    assert all("in your line." in (s.embed.description or "") for s in first.shown[2:] if s.embed)
     assert [(s.how, s.title, s.ephemeral) for s in second.shown] == [("response", "Queue full", True)]
 
 
@@ -159,9 +162,24 @@ def test_settings_saves_the_suffix(services: BotServices) -> None:
 
     _run(services, scenario)
     assert [prefs.suffix for prefs in saved] == ["--ar 2:3", ""]
-    panel = saving.shown[0]  # the suffix is shown markdown-escaped: "--ar 2:3" once rendered
+    panel = saving.shown[0]  # the suffix is shown as typed, in a code span (no markdown escapes to show)
     assert (panel.how, panel.title, panel.ephemeral) == ("response", "Your settings", True)
-    assert panel.embed is not None and {f.name: f.value for f in panel.embed.fields}["Suffix"] == r"\--ar 2:3"
+    assert panel.embed is not None and {f.name: f.value for f in panel.embed.fields}["Suffix"] == "`--ar 2:3`"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "shown"),
+    [
+        ("--ar 16:9 --s 250", "`--ar 16:9 --s 250`"),
+        ("under_score *star* ~~x~~", "`under_score *star* ~~x~~`"),
+        ("a `quoted` word", "``a `quoted` word``"),
+        ("`x`", "`` `x` ``"),
+    ],
+)
+def test_the_suffix_is_shown_as_typed(suffix: str, shown: str) -> None:
+    """The panel shows the suffix in inline code, which Discord renders literally: no backslashes to see."""
+    fields = {f.name: f.value for f in settings_embed(UserSettings(suffix=suffix)).fields}
+    assert fields["Suffix"] == shown
 
 
 def test_info_is_deferred_then_shown(services: BotServices) -> None:

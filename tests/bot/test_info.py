@@ -17,6 +17,7 @@ from bot.services import BotServices
 from bot.user_settings import UserSettings
 from tests.bot.fleet import DEMO, chooser, publish
 from worker import keys as worker_keys
+from worker.queue import JobState, Position
 from worker.spec import JobSpec, Mode, Requester, imagine_spec
 
 ALICE = Requester(user_id=1, channel_id=10, guild_id=20)
@@ -84,7 +85,7 @@ def test_no_model_online(services: BotServices) -> None:
 
 
 def test_jobs_with_positions(services: BotServices) -> None:
-    """Queued jobs show their place in the queue, a held-back one "waiting"; a cancelled one is gone."""
+    """Queued jobs say how many jobs are ahead in the queue, a held-back one its place in the user's own line."""
     fox, cat, owl = (_enqueue(services, text) for text in ("a red fox", "a cat", "an owl"))
     bee = _enqueue(services, "a bee", record=False)
     services.queue.cancel(owl.id)
@@ -93,9 +94,9 @@ def test_jobs_with_positions(services: BotServices) -> None:
     assert (fields["Mode"], fields["Workers online"]) == ("Relax", "1")
     assert fields["Jobs (3)"] == "\n".join(
         [
-            f"`{fox.id[:8]}` **a red fox** — queued, position 1",
-            f"`{cat.id[:8]}` **a cat** — queued, position 2",
-            f"`{bee.id[:8]}` **?** — waiting, position 1",
+            f"`{fox.id[:8]}` **a red fox** — queued, none ahead",
+            f"`{cat.id[:8]}` **a cat** — queued, 1 job ahead",
+            f"`{bee.id[:8]}` **?** — held back by your limit, 1st in your line",
         ]
     )
 
@@ -108,8 +109,26 @@ def test_long_lists_are_cut(services: BotServices, monkeypatch: pytest.MonkeyPat
     assert _fields(services)["Jobs (3)"].endswith("\n…and 1 more")
 
 
-def test_long_prompts_fit_the_embed_field(services: BotServices) -> None:
-    """Ten listed jobs whose prompts escape to twice their length still fit an embed field's 1,024 characters."""
+@pytest.mark.parametrize(
+    ("position", "shown"),
+    [
+        (Position(JobState.QUEUED, 2), "queued, 2 jobs ahead"),
+        (Position(JobState.WAITING, 1), "held back by your limit, 2nd in your line"),
+        (Position(JobState.WAITING, 2), "held back by your limit, 3rd in your line"),
+        (Position(JobState.WAITING, 10), "held back by your limit, 11th in your line"),
+        (Position(JobState.WAITING, 20), "held back by your limit, 21st in your line"),
+        (Position(JobState.WAITING), "held back by your limit"),
+        (Position(JobState.RUNNING), "running"),
+    ],
+)
+def test_places_name_their_line(position: Position, shown: str) -> None:
+    """The queue everyone shares counts jobs ahead; the user's own line (their limit) gives a place in it."""
+    assert info_module._where(position) == shown
+
+
+def test_long_prompts_fit_the_embed_field(services: BotServices, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten listed jobs whose prompts escape to twice their length, at the longest place, fit an embed field."""
+    monkeypatch.setattr(services.queue, "position", lambda job_id: Position(JobState.WAITING, 9))
     # Past the test's per-user limits, so the jobs are recorded as admission would, without queueing them.
     for _ in range(12):
         spec = imagine_spec(parse_prompt("*" * 1400, ParserOptions())[0], ALICE, Mode.FAST, 20, model="sd1")
