@@ -159,7 +159,8 @@ class PictureBot(discord.Client):
         @tree.command(description="Create images from a prompt")
         @app_commands.describe(prompt="What to draw")
         async def imagine(interaction: discord.Interaction, prompt: str) -> None:
-            head = f"**{prompt}** - <@{interaction.user.id}>"
+            # Escaped as the real bot escapes prompts (bot/messages.py).
+            head = f"**{discord.utils.escape_markdown(prompt)}** - <@{interaction.user.id}>"
             cancel = discord.ui.View(timeout=None)
             cancel.add_item(discord.ui.Button(emoji="❌", custom_id="pic:cancel"))
             await interaction.response.send_message(f"{head} (Waiting to start)", view=cancel)
