@@ -4,7 +4,8 @@
 
 Measures the time from each interaction reaching the gateway to the bot's first response (Discord allows 3 s),
 the bot process's resident memory afterwards, and whether torch was ever loaded into it (read from
-/proc/<pid>/maps: an imported torch maps libtorch). No worker runs: this is the bot's own cost of taking jobs.
+/proc/<pid>/maps: an imported torch maps libtorch). No worker runs: this is the bot's own cost of taking jobs (a
+model card is published as a worker would, so the bot takes them instead of answering "No model online").
 Each /imagine comes from a different user, so per-user limits do not refuse any.
 """
 
@@ -25,10 +26,15 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
+import redis  # noqa: E402
+
 from bench import report  # noqa: E402
 from sandbox.client import Sandbox  # noqa: E402
 from sandbox.models import InteractionType  # noqa: E402
+from worker.cards import ModelCard  # noqa: E402
 from worker.embedded_redis import EmbeddedRedis  # noqa: E402
+from worker.presence import Presence  # noqa: E402
+from worker.spec import SD_GUIDANCE  # noqa: E402
 
 REPO = HERE.parent
 
@@ -59,6 +65,17 @@ async def run(users: int) -> dict[str, float | bool | int]:
     guild = sandbox.add_guild("bench", members=people)
     channel = guild.channel("general")
     redis_server = EmbeddedRedis().start()
+    # The bundled demo model's card, as its worker would publish it (kept for the whole run; nothing runs the jobs).
+    card = ModelCard(
+        name="demo",
+        family="demo",
+        base_resolution=128,
+        size_step=32,
+        max_side=512,
+        default_steps=20,
+        guidance=SD_GUIDANCE,
+    )
+    Presence(redis.Redis.from_url(redis_server.url), card, "bench", ttl_s=3600).publish()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGINE_")}
     env.update(
         PYTHONPATH=str(REPO),

@@ -106,7 +106,8 @@ def main() -> None:
             stock = statistics.median(times)
             lines.append(f"| {label} | {stock:.3f} s | {min(times):.3f} s | {stock / total:.2f}× |")
     facts = engine.adapter.facts
-    model = f"{engine.name} ({facts.label}, family {facts.family}, base {engine.base_resolution} px)"
+    made = "published configuration, random weights; " if args.full_size else ""
+    model = f"{engine.name} ({made}{facts.label}, family {facts.family}, base {engine.base_resolution} px)"
     accelerator = torch.cuda.get_device_name() if engine.device == "cuda" else None
     # A full-size run is its own section, beside (not over) the configured model's.
     name, title = ("engine", "Engine") if args.full_size is None else (f"engine-{args.full_size}", "Engine, full size")
@@ -129,7 +130,7 @@ def _engine(settings: EngineSettings, family: str | None) -> tuple[Engine, str]:
     started = time.perf_counter()
     pipe = full_size.build(family, placement.device, placement.torch_dtype)
     seconds = time.perf_counter() - started
-    engine = Engine.from_pipeline(pipe, settings, name=f"full-size {family} (published config, random weights)")
+    engine = Engine.from_pipeline(pipe, settings, name=f"full-size-{family}")
     parameters = sum(p.numel() for module in pipe.components.values() if isinstance(module, torch.nn.Module)
                      for p in module.parameters())  # fmt: skip
     return engine, f"built ({parameters / 1e9:.2f}B parameters) in {seconds:.1f} s and placed "
@@ -153,8 +154,8 @@ def _memory_line(engine: Engine) -> str:
 
 def _engine_grid(engine: Engine, side: int, steps: int, seed: int) -> dict[str, float]:
     fields = PromptFields(prompts=[WeightedPrompt(text=PROMPT)], width=side, height=side)
-    curve = engine.card().guidance
-    spec = imagine_spec(fields, Requester(user_id=0, channel_id=0), Mode.FAST, steps, seed=seed * 4, guidance=curve)
+    card, requester = engine.card(), Requester(user_id=0, channel_id=0)
+    spec = imagine_spec(fields, requester, Mode.FAST, steps, model=card.name, seed=seed * 4, guidance=card.guidance)
     result = engine.run(spec)
     result.files()
     row = {key: result.timings[key] for key, _ in STAGES}

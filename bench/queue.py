@@ -30,13 +30,14 @@ import redis  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from bench import report  # noqa: E402
+from worker.cards import ModelCard  # noqa: E402
 from worker.embedded_redis import EmbeddedRedis  # noqa: E402
 from worker.engine import Progress  # noqa: E402
 from worker.events import EventLog  # noqa: E402
 from worker.process import serve  # noqa: E402
 from worker.queue import JobQueue  # noqa: E402
 from worker.settings import QueueSettings  # noqa: E402
-from worker.spec import JobKind, JobSpec, PromptFields, Requester, WeightedPrompt  # noqa: E402
+from worker.spec import SD_GUIDANCE, JobKind, JobSpec, PromptFields, Requester, WeightedPrompt  # noqa: E402
 
 if TYPE_CHECKING:
     from worker.engine import EngineClass
@@ -80,6 +81,17 @@ class NoopEngine:
             engine.redis.incr(LOADS_KEY)
         return engine
 
+    def card(self) -> ModelCard:
+        return ModelCard(
+            name=self.name,
+            family="bench",
+            base_resolution=64,
+            size_step=64,
+            max_side=256,
+            default_steps=1,
+            guidance=SD_GUIDANCE,
+        )
+
     def run(
         self,
         spec: JobSpec,
@@ -113,7 +125,9 @@ if TYPE_CHECKING:
 def spec(i: int) -> JobSpec:
     fields = PromptFields(prompts=[WeightedPrompt(text="bench")], width=64, height=64)
     requester = Requester(user_id=1_000 + i, channel_id=1)
-    return JobSpec(kind=JobKind.IMAGINE, prompt=fields, seed=i, steps=1, guidance=7.0, requester=requester)
+    return JobSpec(
+        kind=JobKind.IMAGINE, model=NoopEngine.name, prompt=fields, seed=i, steps=1, guidance=7.0, requester=requester
+    )
 
 
 def pct(values: list[float], q: float) -> float:

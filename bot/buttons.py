@@ -17,7 +17,7 @@ import discord
 
 from bot import custom_ids, messages, metrics
 from bot.custom_ids import ButtonId, CustomIdError
-from bot.replies import answer_error
+from bot.replies import answer_error, error_embed_for
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +83,10 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], temp
         assert self.button_id is not None  # interaction_check refused the others
         try:
             await _handler(interaction).press(interaction, self.button_id)
-        except Exception:
+        except Exception as exc:
             log.exception("job %s: button %s failed", self.button_id.job_id, self.button_id.action)
             metrics.INTERACTIONS.labels("button", self.button_id.action.name.lower(), "error").inc()
-            await answer_error(interaction, messages.internal_error(self.button_id.job_id))
+            await answer_error(interaction, error_embed_for(exc, self.button_id.job_id))
         else:
             metrics.INTERACTIONS.labels("button", self.button_id.action.name.lower(), "ok").inc()
 

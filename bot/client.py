@@ -2,7 +2,8 @@
 
 ``setup_hook`` builds everything once, before the gateway connects: ``BotServices`` (connections and the objects
 on them), then each handler with only what it uses: the slash commands, the button actions (the client's
-``button_handler``, which persistent buttons find through the interaction), /info, progress edits and delivery.
+``button_handler``, which persistent buttons find through the interaction), /info, progress edits, delivery and
+the reconciler (which tells users of jobs the queue lost).
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from bot.command_sync import sync_commands
 from bot.commands import Commands
 from bot.delivery import Delivery
 from bot.info import Info
+from bot.model_choice import ModelChooser
 from bot.moderation import BannedWords
 from bot.progress import ProgressEditor
-from bot.prompt import ParserOptions
-from bot.replies import answer_error
+from bot.reconcile import Reconciler
+from bot.replies import answer_error, error_embed_for
 from bot.services import BotServices
 from bot.settings import BotSettings
 from worker.events import EventConsumer
+from worker.fleet import Fleet
 from worker.settings import QueueSettings
 
 log = logging.getLogger(__name__)
@@ -67,7 +70,8 @@ class ImagineBot(ButtonClient):
         self._services: BotServices | None = None
         self._buttons: ButtonActions | None = None
         self._delivery: Delivery | None = None
-        self._delivery_task: asyncio.Task[None] | None = None
+        self._reconciler: Reconciler | None = None
+        self._tasks: list[asyncio.Task[None]] = []  # the delivery loop and the reconciler
 
     @property
     def button_handler(self) -> ButtonHandler:
@@ -80,6 +84,7 @@ class ImagineBot(ButtonClient):
         """Open the services, register commands and buttons, sync deliberately, start delivering."""
         settings, qs = self.settings, self.queue_settings
         services = self._services = BotServices.open(self, qs)
+        models = ModelChooser(Fleet(services.queue.connection), services.blocking, settings.default_model)
         self._buttons = ButtonActions(
             queue=services.queue,
             blocking=services.blocking,
@@ -87,7 +92,7 @@ class ImagineBot(ButtonClient):
             user_prefs=services.user_prefs,
             submitter=services.submitter,
             outbox=services.outbox,
-            steps=settings.steps,
+            models=models,
         )
         self.add_dynamic_items(JobButton)
         info = Info(
@@ -96,16 +101,15 @@ class ImagineBot(ButtonClient):
             records=services.records,
             user_prefs=services.user_prefs,
             blocking=services.blocking,
-            model=settings.model,
+            models=models,
         )
         commands = Commands(
             user_prefs=services.user_prefs,
             submitter=services.submitter,
             outbox=services.outbox,
             info=info,
-            parser_options=ParserOptions(base=settings.model_base, size_step=settings.size_step),
+            models=models,
             banned=BannedWords(settings.banned_words),
-            steps=settings.steps,
         )
         commands.register(self.tree)
         await sync_commands(self.tree, services.redis, settings.guild_ids, force=self.force_sync)
@@ -118,19 +122,34 @@ class ImagineBot(ButtonClient):
             ),
             connection=services.redis,
             records=services.records,
+            pending=services.pending,
             queue=services.queue,
             blocking=services.blocking,
             outbox=services.outbox,
             progress=ProgressEditor(services.outbox.edit, services.images.fetch, settings.progress_edit_interval_s),
             images=services.images,
         )
-        self._delivery_task = asyncio.create_task(self._delivery.run(), name="delivery")
-        self._delivery_task.add_done_callback(_log_crash)
+        self._reconciler = Reconciler(
+            pending=services.pending,
+            records=services.records,
+            connection=services.redis,
+            queue=services.queue,
+            blocking=services.blocking,
+            tell_lost=self._delivery.tell_lost,
+            interval_s=settings.reconcile_interval_s,
+        )
+        self._tasks = [
+            asyncio.create_task(self._delivery.run(), name="delivery"),
+            asyncio.create_task(self._reconciler.run(), name="reconcile"),
+        ]
+        for task in self._tasks:
+            task.add_done_callback(_log_crash)
         log.info("bot ready to start: redis %s, %d guild(s) for commands", qs.redis_url_safe, len(settings.guild_ids))
 
     async def on_ready(self) -> None:
         """Log who we are once the gateway is up."""
-        log.info("logged in as %s (%s)", self.user, self.user.id if self.user else "?")
+        user_id = self.user.id if self.user else "?"
+        log.info("ready: logged in as %s (%s)", self.user, user_id, extra={"headline": True})  # see cli/logs.py
 
     async def on_app_command_completion(
         self,
@@ -143,18 +162,19 @@ class ImagineBot(ButtonClient):
     async def _on_command_error(
         self, interaction: discord.Interaction[ImagineBot], error: app_commands.AppCommandError
     ) -> None:
-        """Log a failed command and answer it with an Internal error embed; never crash."""
+        """Log a failed command and answer it (queue unavailable, or an Internal error); never crash."""
         name = interaction.command.name if interaction.command else "?"
         log.error("command %s failed", name, exc_info=error)
         metrics.INTERACTIONS.labels("command", name, "error").inc()
-        await answer_error(interaction, messages.internal_error(None))
+        await answer_error(interaction, error_embed_for(error))
 
     async def close(self) -> None:
-        """Stop delivering, then disconnect."""
-        if self._delivery is not None:
-            self._delivery.stop()
-        if self._delivery_task is not None:
-            self._delivery_task.cancel()
+        """Stop delivering and reconciling, then disconnect."""
+        for loop in (self._delivery, self._reconciler):
+            if loop is not None:
+                loop.stop()
+        for task in self._tasks:
+            task.cancel()
         if self._services is not None:
             self._services.close()
         await super().close()
@@ -162,4 +182,4 @@ class ImagineBot(ButtonClient):
 
 def _log_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("delivery loop stopped", exc_info=task.exception())
+        log.error("%s loop stopped", task.get_name(), exc_info=task.exception())

@@ -91,6 +91,12 @@ class ButtonId:
         return f"{PREFIX}:{self.action}:{self.job_id}:{self.index}"
 
 
+def is_ours(custom_id: str) -> bool:
+    """Whether a custom_id is under our prefix (well-formed or not), rather than another app's: matched as
+    discord.py matches a DynamicItem's template, so exactly these can be ``JobButton``s."""
+    return re.match(TEMPLATE, custom_id) is not None
+
+
 def encode(action: Action, job_id: str, index: int = 0) -> str:
     """The custom_id of a button; raises CustomIdError for a malformed job id or index."""
     return ButtonId(action, job_id, index).encode()

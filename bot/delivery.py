@@ -4,6 +4,9 @@ Events are read through a consumer group (``worker.events.EventConsumer``) under
 bot restarted mid-job first gets back what it had read but not handled, and nothing emitted while it was down is
 lost. An event is acknowledged only once handled; a failed post stays pending and is retried (reclaimed) later.
 Posting is idempotent per job: ``keys.delivered`` is checked before posting and set (NX) after a successful post.
+A crash between Discord taking a post and that mark is covered twice: the post carries a nonce derived from the job
+(Discord answers a repeat within minutes with the first message), and a later try first looks for the result in
+the channel (``keys.posting`` says one was tried).
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import redis.exceptions
 
 from bot import keys, messages, metrics, views
 from bot.blocking import BlockingExecutor
+from bot.job_log import ended_line
 from bot.jobs import JobRecord, JobRecords
 from bot.outbox import DeliveryImpossible, Outbox
+from bot.pending import PendingJobs
 from bot.progress import ProgressEditor, Update
 from bot.result_images import ResultImages
 from worker.engine import ErrorCode
@@ -46,6 +51,7 @@ class Delivery:
         *,
         connection: redis.asyncio.Redis,
         records: JobRecords,
+        pending: PendingJobs,
         queue: JobQueue,
         blocking: BlockingExecutor,
         outbox: Outbox,
@@ -55,6 +61,7 @@ class Delivery:
         self.consumer = consumer
         self.connection = connection  # the bot's own keys: the delivered marks
         self.records = records
+        self.pending = pending
         self.queue = queue
         self.blocking = blocking
         self.outbox = outbox
@@ -106,12 +113,17 @@ class Delivery:
         """Show one event; True when it is done with (acknowledge it), False to retry it later."""
         try:
             if await self.connection.exists(keys.delivered(event.job_id)):
+                if event.terminal:
+                    await self.pending.done(event.job_id)
                 metrics.DELIVERIES.labels(event.type, "skipped").inc()
                 return True  # already shown: a repeat after a restart, or progress after the end
             record = await self._record(event)
             if record is None:
                 metrics.DELIVERIES.labels(event.type, "skipped").inc()
                 return True
+            if not event.terminal and not self.pending.knows(record.job_id):
+                await self.pending.add(record)  # admitted by an earlier process: remembered here from now on
+            self.pending.saw(record.job_id)
             if event.terminal and record.message_id is None:
                 # A bot that died between answering and recording the message id: find the message by its job.
                 record.message_id = await self.outbox.find_job_message(record)
@@ -124,6 +136,8 @@ class Delivery:
                 await self._failed(event, record)
             elif event.type is EventType.CANCELLED:
                 await self._cancelled(record)
+            if event.terminal:
+                await self._ended(event, record)
             self._attempts.pop(event.stream_id or event.job_id, None)
             metrics.DELIVERIES.labels(event.type, "shown").inc()
             return True
@@ -156,7 +170,9 @@ class Delivery:
         return False
 
     async def _record(self, event: Event) -> JobRecord | None:
-        record = await self.records.load(event.job_id)
+        # This process's memory holds the records of jobs it admitted even when Redis lost them (a restart without
+        # persistence under a running job, whose worker reports its end to the new Redis).
+        record = await self.records.load(event.job_id) or self.pending.remembered(event.job_id)
         if record is not None or not event.terminal:
             return record
         # Records outlive most jobs; if it is gone, the spec still says who asked and where.
@@ -166,8 +182,9 @@ class Delivery:
             return None
         return JobRecord.for_spec(spec)
 
-    async def _mark(self, job_id: str, value: str | int) -> bool:
-        return bool(await self.connection.set(keys.delivered(job_id), value, nx=True, ex=keys.RECORD_TTL_S))
+    async def _mark(self, job_id: str, value: str | int) -> None:
+        await self.connection.set(keys.delivered(job_id), value, nx=True, ex=keys.RECORD_TTL_S)
+        await self.pending.done(job_id)
 
     async def _done(self, event: Event, record: JobRecord) -> None:
         self.progress.finish(record.job_id)
@@ -177,6 +194,12 @@ class Delivery:
         if name is None or data is None:
             log.error("job %s: result image missing from the store (%s)", record.job_id, refs)
             await self._show_error(record, messages.internal_error(record.job_id, "The result image was lost."))
+            return
+        if (found := await self._posted_before(record)) is not None:
+            log.info("job %s: result already in channel %s (message %s)", record.job_id, record.channel_id, found)
+            await self._mark(record.job_id, found)
+            if record.message_id is not None:
+                await self.outbox.delete(record, record.message_id)
             return
         view = views.upscale_view(record.job_id) if record.kind is JobKind.UPSCALE else views.grid_view(record.job_id)
         filename = f"{record.job_id[:8]}_{split_ref(name)[1]}"
@@ -192,11 +215,25 @@ class Delivery:
             view=view,
             allowed_mentions=messages.mentions(record.user_id),
             reference=reference,
+            nonce=post_nonce(record.job_id),
         )
         await self._mark(record.job_id, message.id if message else 0)
         log.info("job %s: result posted in channel %s", record.job_id, record.channel_id)
         if record.message_id is not None:
             await self.outbox.delete(record, record.message_id)
+
+    async def _posted_before(self, record: JobRecord) -> int | None:
+        """The result message an earlier try posted, if this is not the first try and it can be found.
+
+        Only a try whose post Discord took but whose delivery was never recorded (a crash in between) leaves one.
+        Within a few minutes the post's nonce already makes Discord answer a repeat with that message; the search
+        covers a restart after that.
+        """
+        now = time.time()
+        if await self.connection.set(keys.posting(record.job_id), now, nx=True, ex=keys.RECORD_TTL_S):
+            return None  # the first try
+        first_try = float(await self.connection.get(keys.posting(record.job_id)) or now)
+        return await self.outbox.find_result_message(record, since=first_try)
 
     async def _failed(self, event: Event, record: JobRecord) -> None:
         reason = str(event.data.get("reason") or "Something went wrong while making your images.")
@@ -207,7 +244,11 @@ class Delivery:
             embed = messages.internal_error(record.job_id, reason)
         await self._show_error(record, embed)
 
-    async def _show_error(self, record: JobRecord, embed: discord.Embed) -> None:
+    async def tell_lost(self, record: JobRecord) -> None:
+        """The queue lost the job (found by the reconciler): its message says so, and it counts as delivered."""
+        await self._show_error(record, messages.job_lost(record.job_id), mark="lost")
+
+    async def _show_error(self, record: JobRecord, embed: discord.Embed, mark: str = "failed") -> None:
         self.progress.finish(record.job_id)
         head = messages.headline(record.kind, record.prompt, record.user_id, record.index)
         if record.message_id is not None:
@@ -221,8 +262,10 @@ class Delivery:
                 allowed_mentions=messages.mentions(),
             )
         else:
-            await self.outbox.send(record, content=head, embed=embed, allowed_mentions=messages.mentions())
-        await self._mark(record.job_id, "failed")
+            await self.outbox.send(
+                record, content=head, embed=embed, allowed_mentions=messages.mentions(), nonce=post_nonce(record.job_id)
+            )
+        await self._mark(record.job_id, mark)
 
     async def _cancelled(self, record: JobRecord) -> None:
         self.progress.finish(record.job_id)
@@ -238,6 +281,22 @@ class Delivery:
                 allowed_mentions=messages.mentions(),
             )
         await self._mark(record.job_id, "cancelled")
+
+    async def _ended(self, event: Event, record: JobRecord) -> None:
+        """Once a job's end is shown: edit the answer to its owner's ❌ if one waits, and log the job's line."""
+        reply = await self.records.take_cancel_reply(record.job_id)
+        if reply is not None:
+            await self.outbox.edit_reply(reply, messages.cancel_answer(event.type))
+        line = ended_line(record, event, await self.outbox.user_name(record.user_id))
+        log.info("%s", line, extra={"headline": True})  # one of the lines a quiet `imagine run` shows
+
+
+def post_nonce(job_id: str) -> str:
+    """The nonce of the one message a job's end may post (its result, or its failure where it has no message).
+
+    Discord takes nonces of at most 25 characters; 25 of a job id's 32 random hex digits are as unique.
+    """
+    return job_id[:25]
 
 
 def _main_file(refs: list[str], kind: JobKind) -> str | None:

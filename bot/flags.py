@@ -19,6 +19,9 @@ from bot.prompt_error import PromptError, shown
 from worker.sizes import Aspect
 from worker.spec import MAX_SEED, Mode
 
+# The hint of every parameter error (and of no other prompt error).
+PARAMETER_HINT = "Parameters go at the end of the prompt, e.g. `a red bird --ar 16:9 --chaos 20`."
+
 
 class Takes(Enum):
     """How many of the following words a parameter takes as its value."""
@@ -114,16 +117,12 @@ def parse_flags(words: list[str]) -> Flags:
     """
     given, unrecognized = _group(words)
     if unrecognized:
-        raise PromptError(
-            "Invalid parameter",
-            "Unrecognized parameter(s): " + ", ".join(unrecognized),
-            hint="Parameters go at the end of the prompt, e.g. a red bird --ar 16:9 --chaos 20",
-        )
+        raise _error("Invalid parameter", "Unrecognized parameter(s): " + ", ".join(unrecognized))
     _check_repeats(given)
     flags = Flags()
     for item in given:
         if item.param.takes in (Takes.ONE, Takes.WORDS) and not item.values:
-            raise PromptError("Invalid parameter", f"Missing value for {item.spelled} (e.g. {item.param.example})")
+            raise _error("Invalid parameter", f"Missing value for {item.spelled} (e.g. {item.param.example})")
         _apply(flags, item)
     return flags
 
@@ -165,13 +164,13 @@ def _check_repeats(given: list[_Given]) -> None:
         seen.setdefault(item.param.names[0], []).append(item.spelled)
     for name, spellings in seen.items():
         if len(spellings) > 1:
-            raise PromptError(
+            raise _error(
                 "Duplicate parameter",
                 f"--{name} was given more than once (as {', '.join(spellings)}); give each parameter once.",
             )
     for first, second, message in _CONFLICTS:
         if first in seen and second in seen:
-            raise PromptError("Conflicting parameters", message)
+            raise _error("Conflicting parameters", message)
 
 
 def _apply(flags: Flags, item: _Given) -> None:
@@ -188,7 +187,7 @@ def _apply(flags: Flags, item: _Given) -> None:
     elif name == "no":
         terms = [" ".join(term.split()) for term in " ".join(item.values).split(",")]
         if not any(terms):
-            raise PromptError("Invalid parameter", f"Missing value for {item.spelled} (e.g. {item.param.example})")
+            raise _error("Invalid parameter", f"Missing value for {item.spelled} (e.g. {item.param.example})")
         flags.negative = ", ".join(term for term in terms if term)
     elif name == "quality":
         if value not in _QUALITIES:
@@ -230,4 +229,9 @@ def _aspect(spelled: str, value: str) -> Aspect:
 
 
 def _invalid(spelled: str, value: str, reason: str) -> PromptError:
-    return PromptError("Invalid parameter", f"Invalid value for {spelled}: {shown(value)} ({reason})")
+    return _error("Invalid parameter", f"Invalid value for {spelled}: {shown(value)} ({reason})")
+
+
+def _error(title: str, message: str) -> PromptError:
+    """A parameter error: only these carry PARAMETER_HINT (an image link or unbalanced braces would not be helped)."""
+    return PromptError(title, message, PARAMETER_HINT)

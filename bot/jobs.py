@@ -72,8 +72,17 @@ class JobRecord(BaseModel):
         return self.token if self.token and time.time() < self.token_expires_at else None
 
 
+class CancelReply(BaseModel):
+    """The "Cancelling the job…" answer to an owner's ❌ on a running job: edited through the press's interaction
+    token (the bot cannot edit an ephemeral message otherwise) once the job ends."""
+
+    application_id: int
+    token: str = Field(repr=False)
+    message_id: int
+
+
 class JobRecords:
-    """JobRecords in Redis."""
+    """JobRecords in Redis, and the cancel replies waiting for their job to end."""
 
     def __init__(self, connection: redis.asyncio.Redis):
         self.connection = connection
@@ -91,6 +100,20 @@ class JobRecords:
             return JobRecord.model_validate_json(raw)
         except ValidationError:
             log.warning("job %s: stored record no longer parses", job_id)
+            return None
+
+    async def save_cancel_reply(self, job_id: str, reply: CancelReply) -> None:
+        """Keep the answer to a ❌ press while its token lives, to say how the job ended."""
+        await self.connection.set(keys.cancel_reply(job_id), reply.model_dump_json(), ex=TOKEN_LIFETIME_S)
+
+    async def take_cancel_reply(self, job_id: str) -> CancelReply | None:
+        """The job's waiting cancel reply, removed (so it is edited once, by whoever takes it), or None."""
+        raw = await self.connection.getdel(keys.cancel_reply(job_id))
+        if raw is None:
+            return None
+        try:
+            return CancelReply.model_validate_json(raw)
+        except ValidationError:
             return None
 
 

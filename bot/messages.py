@@ -80,6 +80,18 @@ def cancelled(head: str) -> str:
     return f"{head} (Cancelled)"
 
 
+CANCELLING = "Cancelling the job…"  # the answer to ❌ on a running job, until it ends
+
+
+def cancel_answer(ended: str) -> str:
+    """The answer to ❌ once the job has ended, however it ended (``ended``: its terminal event's type)."""
+    if ended == "done":
+        return "Too late: the job had already finished."
+    if ended == "failed":
+        return "The job had already failed."
+    return "Cancelled."
+
+
 def result(kind: JobKind, prompt: str, user_id: int, mode: Mode, index: int = 0) -> str:
     """The result message: mentions the user so Discord notifies them."""
     bold = f"**{shown_prompt(prompt)}** - <@{user_id}>"
@@ -100,12 +112,9 @@ def error_embed(title: str, message: str, hint: str | None = None, job_id: str |
     return embed
 
 
-PROMPT_HINT = "Parameters go at the end of the prompt, e.g. `a red bird --ar 16:9 --chaos 20`."
-
-
 def invalid_parameter(message: str, hint: str | None, title: str = "Invalid parameter") -> discord.Embed:
-    """A prompt the parser refused (title, message and hint come from the parser; a general hint if it has none)."""
-    return error_embed(title, message, hint or PROMPT_HINT)
+    """A prompt the parser refused: title, message and hint (parameter errors' says where parameters go) are its."""
+    return error_embed(title, message, hint)
 
 
 def banned_prompt(word: str) -> discord.Embed:
@@ -122,9 +131,64 @@ def queue_full(message: str) -> discord.Embed:
     return error_embed("Queue full", message, "Wait for a job to finish, or cancel one with its ❌ button.")
 
 
+def no_model_online() -> discord.Embed:
+    """Nothing can be drawn: no worker has published a model card (none started yet, or all stopped)."""
+    return error_embed(
+        "No model online",
+        "No model is online yet: no image worker is running. Nothing was queued.",
+        "Try again in a minute; /info shows the models online.",
+    )
+
+
+def model_offline(asked_by: str, requested: str, online: list[str]) -> discord.Embed:
+    """A model (asked for by ``asked_by``: "--v 6", "Your /settings model"…) that no live worker serves."""
+    embed = error_embed(
+        "Model offline",
+        f"{asked_by} asks for model `{_plain(requested)}`, which no worker online runs. Nothing was queued.",
+        "Choose one of the models online with --v NAME, or in /settings.",
+    )
+    embed.add_field(name="Models online", value=_listed(online), inline=False)
+    return embed
+
+
+def not_supported(what: str, model: str, why: str) -> discord.Embed:
+    """A flag or button the chosen model's family cannot honour (refused before anything is queued)."""
+    return error_embed(
+        "Not supported by this model",
+        f"{what} is not available on `{_plain(model)}`: {why}. Nothing was queued.",
+        "Leave it out, or choose another model with --v NAME (/info lists the models online).",
+    )
+
+
+def too_large(side: int, model: str, max_side: int) -> discord.Embed:
+    """A job whose images would be longer on a side than the model's card allows."""
+    return error_embed(
+        "Image too large",
+        f"This job would make images {side} px on a side; `{_plain(model)}` makes at most {max_side} px. "
+        "Nothing was queued.",
+        "Use a smaller --ar, or upscale the original grid image instead.",
+    )
+
+
+def model_label(name: str, aliases: tuple[str, ...] | list[str] = ()) -> str:
+    """A model as lists show it: ``name`` (and its aliases), markdown-escaped."""
+    text = f"`{_plain(name)}`"
+    return f"{text} ({', '.join(discord.utils.escape_markdown(a) for a in aliases)})" if aliases else text
+
+
+def _plain(text: str) -> str:
+    # Names go inside `code`, where markdown does not apply; only a backtick could end it.
+    return text.replace("`", "'")
+
+
+def _listed(lines: list[str], limit: int = 1024) -> str:
+    text = "\n".join(lines) if lines else "none"
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
 def job_queued(ahead: int | None) -> discord.Embed:
-    """A job admitted but held back by the user's concurrent limit."""
-    where = f" Position in your queue: {ahead + 1}." if ahead is not None else ""
+    """A job admitted but held back by the user's concurrent limit (``ahead``: their jobs held back before it)."""
+    where = f" It is {ordinal(ahead + 1)} in your line." if ahead is not None else ""
     return discord.Embed(
         title="Job queued",
         description=f"You already have the maximum of jobs running; this one starts when one finishes.{where}",
@@ -158,9 +222,36 @@ def internal_error(job_id: str | None, reason: str | None = None) -> discord.Emb
     return error_embed("Internal error", message, job_id=job_id)
 
 
+def job_lost(job_id: str) -> discord.Embed:
+    """A job the queue forgot (Redis restarted without its data): it will never run."""
+    return error_embed("Job lost", "This job was lost when the queue restarted; please run it again.", job_id=job_id)
+
+
+def not_shown(count: int) -> discord.Embed:
+    """Admitted jobs whose message could not be posted: they were cancelled, and their results will not appear."""
+    if count == 1:
+        return internal_error(None, "Your job could not be shown, so it was cancelled. Please try again.")
+    return internal_error(None, f"{count} of your jobs could not be shown, so they were cancelled. Please try again.")
+
+
+def queue_unavailable(job_id: str | None = None) -> discord.Embed:
+    """The job queue (Redis) cannot be reached: nothing was queued, and trying again later will work."""
+    return error_embed(
+        "Queue unavailable",
+        "The job queue can't be reached right now, so nothing was queued. Please try again in a minute.",
+        job_id=job_id,
+    )
+
+
 def delivery_failed(channel_id: int) -> str:
     """Told to the user (by DM) when their result could not be posted where they asked."""
     return (
         f"Your image is ready, but I can't post in <#{channel_id}> (missing permissions). "
         "Ask a server admin to let me send messages and attach files there, then use /imagine again."
     )
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th… 11th, 12th, 13th… 21st."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"

@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
 
-from bot import messages
-from bot.jobs import JobRecord
+from bot import custom_ids, messages
+from bot.custom_ids import Action, CustomIdError
+from bot.jobs import CancelReply, JobRecord
 
 log = logging.getLogger(__name__)
 
+# Users whose names are remembered (then forgotten all at once): one lookup per user, not per job.
+NAMES_KEPT = 1000
 # Errors meaning "the bot may not use this channel" (rather than "try again").
 _NO_ACCESS = (discord.Forbidden, discord.NotFound)
+# How far the bot's clock may be from Discord's when a search starts at a time the bot noted.
+CLOCK_SKEW_S = 60.0
 
 
 class DeliveryImpossible(Exception):
@@ -31,6 +38,7 @@ class Outbox:
 
     def __init__(self, client: discord.Client):
         self.client = client
+        self._names: dict[int, str] = {}  # user id → name, for the job lines in the log
 
     def _channel(self, record: JobRecord) -> discord.PartialMessageable:
         return self.client.get_partial_messageable(record.channel_id, guild_id=record.guild_id)
@@ -46,7 +54,9 @@ class Outbox:
     ) -> discord.Message | None:
         """Post a message for the job; raises DeliveryImpossible when it cannot go anywhere.
 
-        ``kwargs`` are ``Messageable.send`` arguments; ``reference`` is dropped on the webhook fallback.
+        ``kwargs`` are ``Messageable.send`` arguments; ``reference`` and ``nonce`` are dropped on the webhook
+        fallback (webhooks take neither). discord.py sends a ``nonce`` with ``enforce_nonce``: Discord then answers
+        a repeat within a few minutes with the message the first post made instead of posting again.
         """
         try:
             return await self._channel(record).send(**kwargs)
@@ -58,6 +68,7 @@ class Outbox:
                 exc.status,
             )
         kwargs.pop("reference", None)
+        kwargs.pop("nonce", None)
         if interaction is not None and not interaction.is_expired():
             return await interaction.followup.send(wait=True, **kwargs)
         webhook = self._webhook(record)
@@ -98,17 +109,61 @@ class Outbox:
             with contextlib.suppress(*_NO_ACCESS):
                 await webhook.delete_message(message_id)
 
+    async def user_name(self, user_id: int) -> str:
+        """A user's name, for the log: from the client's cache, else asked of Discord once; else their id."""
+        if (name := self._names.get(user_id)) is not None:
+            return name
+        user = self.client.get_user(user_id)  # without the members intent, rarely there
+        if user is None:
+            try:
+                user = await self.client.fetch_user(user_id)
+            except discord.HTTPException:
+                return f"user {user_id}"
+        if len(self._names) >= NAMES_KEPT:
+            self._names.clear()
+        self._names[user_id] = user.name
+        return user.name
+
+    async def edit_reply(self, reply: CancelReply, content: str) -> None:
+        """Edit an answer to a button press through the press's webhook; an answer or token that is gone is fine."""
+        webhook = discord.Webhook.partial(reply.application_id, reply.token, client=self.client)
+        try:
+            await webhook.edit_message(reply.message_id, content=content)
+        except discord.HTTPException as exc:  # dismissed by the user, or the token expired
+            log.info("reply %s could not be edited (%s)", reply.message_id, exc.status)
+
     async def find_job_message(self, record: JobRecord, limit: int = 50) -> int | None:
-        """The id of a recent bot message in the job's channel whose buttons name the job, or None.
+        """The id of a recent bot message in the job's channel showing its progress (its only button ❌), or None.
 
         Best effort (needs Read Message History): for a progress message whose id was never recorded.
         """
+        return await self._find(record, _shows_progress, limit=limit)
+
+    async def find_result_message(self, record: JobRecord, since: float, limit: int = 100) -> int | None:
+        """The id of the job's result message (its buttons act on the job's images) in its channel, or None.
+
+        ``since`` is when the bot first tried to post it (Unix time): the search starts a minute before that, for
+        clocks that disagree. Best effort, like ``find_job_message``: for a post that Discord may have taken
+        although the bot never heard back.
+        """
+        start = datetime.fromtimestamp(since - CLOCK_SKEW_S, tz=UTC)
+        after = discord.Object(discord.utils.time_snowflake(start))
+        return await self._find(record, _shows_result, limit=limit, after=after)
+
+    async def _find(
+        self,
+        record: JobRecord,
+        matches: Callable[[discord.Message, str], bool],
+        *,
+        limit: int,
+        after: discord.abc.Snowflake | None = None,
+    ) -> int | None:
         me = self.client.user
         try:
-            async for message in self._channel(record).history(limit=limit):
+            async for message in self._channel(record).history(limit=limit, after=after):
                 if me is not None and message.author.id != me.id:
                     continue
-                if _names_job(message, record.job_id):
+                if matches(message, record.job_id):
                     return message.id
         except discord.HTTPException as exc:
             log.info("job %s: cannot search channel %s for its message (%s)", record.job_id, record.channel_id, exc)
@@ -123,10 +178,25 @@ class Outbox:
             log.warning("job %s: could not tell user %s by DM either: %s", record.job_id, record.user_id, exc)
 
 
-def _names_job(message: discord.Message, job_id: str) -> bool:
-    """Whether one of the message's buttons carries the job id in its custom_id."""
+def _job_actions(message: discord.Message, job_id: str) -> set[Action]:
+    """The actions of the message's buttons that act on the job."""
+    actions = set()
     for row in message.components:
         for component in getattr(row, "children", []):
-            if job_id in (getattr(component, "custom_id", None) or ""):
-                return True
-    return False
+            try:
+                button = custom_ids.decode(getattr(component, "custom_id", None) or "")
+            except CustomIdError:
+                continue
+            if button.job_id == job_id:
+                actions.add(button.action)
+    return actions
+
+
+def _shows_progress(message: discord.Message, job_id: str) -> bool:
+    """A job's progress message: ❌ is its only button."""
+    return _job_actions(message, job_id) == {Action.CANCEL}
+
+
+def _shows_result(message: discord.Message, job_id: str) -> bool:
+    """A job's result: buttons acting on its images (U/V, 🔄, Vary/Upscale) besides ❌."""
+    return bool(_job_actions(message, job_id) - {Action.CANCEL})

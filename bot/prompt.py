@@ -26,10 +26,20 @@ from bot.prompt_error import PromptError
 from worker.sizes import BASE_RESOLUTION, DEFAULT_SIZE_STEP, Aspect, size_for_aspect
 from worker.spec import PromptFields
 
-__all__ = ["ParserOptions", "PromptError", "parse_prompt"]
+__all__ = ["ParserOptions", "PromptError", "UnknownModel", "parse_prompt"]
 
 # Discord wraps a link in <> to stop its preview; both forms are an image prompt.
 _IMAGE_URL = re.compile(r"<?https?://", re.IGNORECASE)
+
+
+class UnknownModel(PromptError):
+    """``--v``/``--version``/``--niji`` asked for a model the options do not know: ``requested`` is the name asked
+    for, ``asked_by`` the words that asked ("--v 6"). The bot answers it with the models online."""
+
+    def __init__(self, message: str, requested: str, asked_by: str):
+        super().__init__("Unknown model", message)
+        self.requested = requested
+        self.asked_by = asked_by
 
 
 @dataclass(frozen=True)
@@ -112,11 +122,14 @@ def _model(requested: str | None, asked_by: str | None, options: ParserOptions) 
     name = by_folded.get(requested.casefold())
     if name is not None:
         return name, *options.aliases[name]
+    asked_by = asked_by or requested
     if not options.aliases:
-        raise PromptError(
-            "Unknown model",
+        message = (
             f"{asked_by} asks for a model, but no model aliases are configured here; "
-            "leave out --v and --niji to use the default model.",
+            "leave out --v and --niji to use the default model."
         )
+        raise UnknownModel(message, requested, asked_by)
     known = ", ".join(f'"{alias}"' for alias in sorted(options.aliases))
-    raise PromptError("Unknown model", f'{asked_by} asks for model "{requested}"; the configured ones are: {known}.')
+    raise UnknownModel(
+        f'{asked_by} asks for model "{requested}"; the configured ones are: {known}.', requested, asked_by
+    )

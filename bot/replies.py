@@ -5,8 +5,25 @@ from __future__ import annotations
 import logging
 
 import discord
+import redis.exceptions
+
+from bot import messages
 
 log = logging.getLogger(__name__)
+
+# Redis cannot be reached (down, restarting, or every pooled connection busy past the pool's timeout).
+QUEUE_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def error_embed_for(error: BaseException, job_id: str | None = None) -> discord.Embed:
+    """What to tell a user whose command or button failed with ``error`` (discord.py's wrapper unwrapped).
+
+    An unreachable queue is said plainly ("try again"); anything else is an Internal error.
+    """
+    cause = getattr(error, "original", error)  # app_commands.CommandInvokeError wraps the callback's exception
+    if isinstance(cause, QUEUE_UNREACHABLE):
+        return messages.queue_unavailable(job_id)
+    return messages.internal_error(job_id)
 
 
 async def answer_error(interaction: discord.Interaction, embed: discord.Embed) -> None:

@@ -14,6 +14,7 @@ import redis.asyncio
 from bot.blocking import BlockingExecutor
 from bot.jobs import JobRecords
 from bot.outbox import Outbox
+from bot.pending import PendingJobs
 from bot.result_images import ResultImages
 from bot.submit import Submitter
 from bot.user_settings import UserSettingsStore
@@ -26,10 +27,11 @@ from worker.store import open_store
 class BotServices:
     """Everything the bot's handlers share."""
 
-    redis: redis.asyncio.Redis  # the bot's own keys (records, settings, delivered marks) and the user job index
+    redis: redis.asyncio.Redis  # the bot's own keys (records, settings, delivered marks, pending) and user job index
     queue: JobQueue  # synchronous: call it through ``blocking``
     blocking: BlockingExecutor
     records: JobRecords
+    pending: PendingJobs
     user_prefs: UserSettingsStore
     submitter: Submitter
     outbox: Outbox
@@ -42,13 +44,15 @@ class BotServices:
         queue = JobQueue.from_settings(settings)
         blocking = BlockingExecutor()
         records = JobRecords(connection)
+        pending = PendingJobs(connection)
         return cls(
             redis=connection,
             queue=queue,
             blocking=blocking,
             records=records,
+            pending=pending,
             user_prefs=UserSettingsStore(connection),
-            submitter=Submitter(queue, records, connection, blocking),
+            submitter=Submitter(queue, records, pending, connection, blocking),
             outbox=Outbox(client),
             images=ResultImages(open_store(settings, queue.connection), blocking),
         )

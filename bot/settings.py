@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from worker.sizes import BASE_RESOLUTION, SIZE_STEP
+from worker.settings import ENV_CONFIG
 
 
 def _split_list(value: object) -> object:
@@ -30,7 +30,7 @@ def _split_list(value: object) -> object:
 class BotSettings(BaseSettings):
     """Everything the Discord front end needs besides the queue."""
 
-    model_config = SettingsConfigDict(env_prefix="IMAGINE_", env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(**ENV_CONFIG, populate_by_name=True)  # read as the workers read theirs
 
     discord_token: SecretStr = Field(validation_alias=AliasChoices("IMAGINE_DISCORD_TOKEN", "DISCORD_TOKEN"))
     # Guilds whose command list is synced directly (instant); without any, commands are synced globally.
@@ -39,13 +39,10 @@ class BotSettings(BaseSettings):
     # (``python -m sandbox``) in tests and demos. REST goes to <url>/api/v10, the gateway to ws://<url>/gateway.
     discord_url: str | None = None
 
-    # The prompt parser's view of the default model: base resolution and size step (image sides).
-    model_base: int = Field(default=BASE_RESOLUTION["demo"], ge=8)
-    size_step: int = Field(default=SIZE_STEP["demo"], ge=8)
-    # The model's name as /info shows it.
-    model: str = "demo"
-    # Denoising steps at --quality 1 (the engine's IMAGINE_STEPS; recorded in each spec).
-    steps: int = Field(default=20, ge=1, le=200)
+    # The model a prompt without --v/--niji/--version goes to when its user chose none in /settings: a name or
+    # alias on a live worker's card. Unset: the only model online, or the first by name. Everything else about a
+    # model (sizes, steps, guidance, what it can do) comes from the cards its workers publish, never from here.
+    default_model: str | None = None
 
     # Whole words (case-insensitive) that make a prompt refused with "Banned prompt detected".
     banned_words: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -58,6 +55,10 @@ class BotSettings(BaseSettings):
     consumer_name: str = "bot-1"
     # Events another consumer left unacknowledged this long are taken over (and failed posts retried).
     reclaim_idle_ms: int = Field(default=30_000, ge=1_000)
+    # How often the pending jobs are checked for ones the queue lost (Redis restarted without persistence); a job
+    # missing from Redis in two checks in a row is lost and its user told. Keep it above the workers'
+    # heartbeat_s / 3, so a job a worker is still running is seen again first.
+    reconcile_interval_s: float = Field(default=60.0, ge=1.0)
 
     # Prometheus metrics of ``imagine bot`` at http://<IMAGINE_METRICS_HOST>:<bot_metrics_port>/metrics (the host
     # is the queue settings' metrics_host, shared with the workers); 0: none.

@@ -7,6 +7,7 @@ its timeout the user simply runs /settings again.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ import discord
 
 from bot import messages
 from bot.user_settings import ASPECT_CHOICES, STYLIZE_CHOICES, UserSettings, UserSettingsStore
+from worker.cards import ModelCard
 from worker.spec import Mode, Strength
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,13 @@ STYLES = STYLIZE_CHOICES
 BLUE = discord.ButtonStyle.primary
 GREY = discord.ButtonStyle.secondary
 
+# The model select's "no choice" option: the server default. (Model names are IMAGINE_MODEL values, paths, hub ids
+# and aliases; none starts with a colon.)
+SERVER_DEFAULT = ":default"
+# Discord's limits: 25 options in a select, 100 characters in an option's label and value.
+MAX_OPTIONS = 25
+MAX_OPTION = 100
+
 
 def settings_embed(prefs: UserSettings) -> discord.Embed:
     """What the user's settings are now."""
@@ -31,10 +40,19 @@ def settings_embed(prefs: UserSettings) -> discord.Embed:
     embed.add_field(name="Aspect ratio", value=prefs.aspect or "default (1:1)")
     embed.add_field(name="Mode", value=str(prefs.mode).capitalize())
     embed.add_field(name="Variations", value=str(prefs.variation).capitalize())
-    suffix = discord.utils.escape_markdown(prefs.suffix) if prefs.suffix else "none (set with /settings suffix:…)"
+    embed.add_field(name="Model", value=messages.model_label(prefs.model) if prefs.model else "server default")
+    suffix = _code(prefs.suffix) if prefs.suffix else "none (set with /settings suffix:…)"
     embed.add_field(name="Suffix", value=suffix, inline=False)
     embed.set_footer(text="Parameters in a prompt always win over these defaults.")
     return embed
+
+
+def _code(text: str) -> str:
+    """``text`` as inline code: shown as typed (markdown does not apply inside, so nothing is escaped), between
+    fences longer than any run of backticks in it, padded when it starts or ends with one."""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 class _Select(discord.ui.Select["SettingsView"]):
@@ -62,13 +80,22 @@ class _Button(discord.ui.Button["SettingsView"]):
 
 
 class SettingsView(discord.ui.View):
-    """Selects for stylize and aspect ratio, buttons for mode, variation strength and reset."""
+    """Selects for stylize and aspect ratio, buttons for mode and variation strength, reset, and a model select of
+    the models online (``models``: their cards, as the panel was opened)."""
 
-    def __init__(self, store: UserSettingsStore, user_id: int, prefs: UserSettings, timeout: float = 600):
+    def __init__(
+        self,
+        store: UserSettingsStore,
+        user_id: int,
+        prefs: UserSettings,
+        models: list[ModelCard] | None = None,
+        timeout: float = 600,
+    ):
         super().__init__(timeout=timeout)
         self.store = store
         self.user_id = user_id
         self.prefs = prefs
+        self.models = models or []
         self._render()
 
     def _render(self) -> None:
@@ -103,9 +130,29 @@ class SettingsView(discord.ui.View):
             label="Reset settings",
             custom_id="settings:reset",
             style=discord.ButtonStyle.danger,
-            row=4,
+            row=3,
         )
         self.add_item(reset)
+        model = _Select(self._on_model, custom_id="settings:model", placeholder="Model", options=self._models(), row=4)
+        self.add_item(model)
+
+    def _models(self) -> list[discord.SelectOption]:
+        """The server default, then each model online by the shortest of its names that fits an option's value; the
+        user's own choice stays listed (marked offline) while no worker runs it."""
+        chosen = self.prefs.model
+        options = [discord.SelectOption(label="Server default", value=SERVER_DEFAULT, default=chosen is None)]
+        listed = False
+        for card in self.models[: MAX_OPTIONS - 2]:
+            mine = chosen is not None and card.answers_to(chosen) and not listed
+            value = chosen if mine and chosen else min((card.name, *card.aliases), key=len)
+            if len(value) > MAX_OPTION or any(option.value.casefold() == value.casefold() for option in options):
+                continue  # too long for Discord, or a name two models claim (the first keeps it, as --v does)
+            listed = listed or mine
+            label = card.name if not card.aliases else f"{card.name} ({', '.join(card.aliases)})"
+            options.append(discord.SelectOption(label=_cut(label), value=value, default=mine))
+        if chosen is not None and not listed:
+            options.append(discord.SelectOption(label=_cut(f"{chosen} (offline)"), value=chosen, default=True))
+        return options
 
     def _button(self, label: str, custom_id: str, chosen: bool, row: int, **change: object) -> None:
         async def pressed(interaction: discord.Interaction) -> None:
@@ -123,6 +170,11 @@ class SettingsView(discord.ui.View):
     async def _on_aspect(self, interaction: discord.Interaction, value: str) -> None:
         await self._update(interaction, self.prefs.model_copy(update={"aspect": value}))
 
+    async def _on_model(self, interaction: discord.Interaction, value: str) -> None:
+        await self._update(
+            interaction, self.prefs.model_copy(update={"model": None if value == SERVER_DEFAULT else value})
+        )
+
     async def _on_reset(self, interaction: discord.Interaction) -> None:
         await self.store.reset(self.user_id)
         await self._update(interaction, UserSettings(), save=False)
@@ -134,3 +186,7 @@ class SettingsView(discord.ui.View):
         log.info("user %s: settings changed", self.user_id)
         self._render()
         await interaction.response.edit_message(embed=settings_embed(prefs), view=self)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_OPTION else text[: MAX_OPTION - 1] + "…"

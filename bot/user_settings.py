@@ -41,6 +41,8 @@ class UserSettings(BaseModel):
     mode: Mode = Mode.FAST
     variation: Strength = Strength.STRONG
     suffix: str = Field(default="", max_length=MAX_SUFFIX)
+    # The model of prompts without --v (a name or alias on a live card); None: the server's default.
+    model: str | None = Field(default=None, min_length=1, max_length=100)
 
     def apply(self, text: str) -> str:
         """The prompt text with this user's suffix and defaults added where the prompt does not say otherwise."""

@@ -55,14 +55,33 @@ def progress_view(job_id: str) -> discord.ui.View:
 
 
 def pressed_view(message: discord.Message, pressed: str) -> discord.ui.View:
-    """The message's buttons again, with the pressed one (and any pressed before) blue."""
+    """The message's buttons again, with the pressed one (and any pressed before) blue.
+
+    Buttons that are not ours (another app's, a link) are kept as they were.
+    """
     view = discord.ui.View(timeout=None)
     for row_index, row in enumerate(message.components):
         for component in getattr(row, "children", []):
-            custom_id = getattr(component, "custom_id", None)
-            if not isinstance(component, discord.Button) or custom_id is None:
+            if not isinstance(component, discord.Button):
+                continue
+            emoji = str(component.emoji) if component.emoji else None
+            custom_id = component.custom_id
+            if custom_id is None or not custom_ids.is_ours(custom_id):
+                view.add_item(_kept(component, emoji, row_index))
                 continue
             style = BLUE if custom_id == pressed or component.style is BLUE else GREY
-            emoji = str(component.emoji) if component.emoji else None
             view.add_item(JobButton(custom_id, label=component.label, emoji=emoji, style=style, row=row_index))
     return view
+
+
+def _kept(component: discord.Button, emoji: str | None, row: int) -> discord.ui.Button[discord.ui.View]:
+    """A button that is not ours, unchanged."""
+    return discord.ui.Button(
+        style=component.style,
+        label=component.label,
+        custom_id=component.custom_id,
+        url=component.url,
+        emoji=emoji,
+        disabled=component.disabled,
+        row=row,
+    )

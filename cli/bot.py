@@ -12,6 +12,9 @@ import logging
 import signal
 from typing import TYPE_CHECKING
 
+from cli import logs
+from cli.logs import Verbosity
+
 if TYPE_CHECKING:
     from bot.client import ImagineBot
 
@@ -36,10 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from bot.settings import BotSettings
     from worker.settings import QueueSettings
 
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup(Verbosity.NORMAL, debug=args.verbose)
     # discord.py's own debug logs include gateway payloads; keep them at INFO even with -v.
     logging.getLogger("discord").setLevel(logging.INFO)
     try:

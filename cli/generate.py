@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 from PIL import Image
 
 from bot.prompt import ParserOptions, PromptError, parse_prompt
+from cli import logs
 from worker.images import MAX_PIXELS, MAX_SIDE, MIN_SIDE, ImageInputError, open_image
 from worker.sizes import Aspect, size_for_aspect
 from worker.spec import (
@@ -71,7 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the engine, run one job, write its files; returns the exit status."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logs.setup(logs.Verbosity.QUIET)  # warnings and errors only, no progress bars: stdout is the result
     source = None
     if args.command != "generate":
         try:
@@ -126,7 +126,8 @@ def _spec(args: argparse.Namespace, engine, source: Image.Image | None) -> JobSp
     card = engine.card()
     steps, curve = card.default_steps, card.guidance
     if args.command == "generate":
-        return imagine_spec(_parse(" ".join(args.prompt), engine), LOCAL_REQUESTER, Mode.FAST, steps, guidance=curve)
+        fields = _parse(" ".join(args.prompt), engine)
+        return imagine_spec(fields, LOCAL_REQUESTER, Mode.FAST, steps, model=card.name, guidance=curve)
     assert source is not None
     text = args.prompt if args.prompt is not None else source.info.get("prompt", "")
     width, height = _size_for(source, engine, upscale=args.command == "upscale")
@@ -137,7 +138,7 @@ def _spec(args: argparse.Namespace, engine, source: Image.Image | None) -> JobSp
     kind = JobKind.VARIATION if args.command == "vary" else JobKind.UPSCALE
     # The image stands for the parent job that would have made it from this prompt; a --seed in the prompt is
     # the follow-up's own seed.
-    parent = imagine_spec(fields, LOCAL_REQUESTER, Mode.FAST, steps, guidance=curve)
+    parent = imagine_spec(fields, LOCAL_REQUESTER, Mode.FAST, steps, model=card.name, guidance=curve)
     return follow_up_spec(parent, kind, args.strength, 1, LOCAL_REQUESTER, Mode.FAST, steps, seed=fields.seed)
 
 

@@ -2,6 +2,7 @@
 
 Quote the prompt (``imagine parse "a red bird --ar 16:9"``), or put ``--`` before it when it starts with a
 parameter. ``--json`` prints one ``PromptFields`` object per expanded job, exactly what the bot would queue.
+Sizes are the bundled demo model's (as the bot's defaults), or those of the family ``--model`` names.
 A prompt that does not parse exits with status 2, its title and message on stderr.
 """
 
@@ -12,7 +13,7 @@ import json
 import sys
 
 from bot.prompt import ParserOptions, PromptError, parse_prompt
-from worker.sizes import BASE_RESOLUTION, DEFAULT_SIZE_STEP
+from worker.sizes import BASE_RESOLUTION, DEFAULT_SIZE_STEP, SIZE_STEP
 from worker.spec import PromptFields
 
 
@@ -21,23 +22,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser = subparsers.add_parser("parse", help="show how a prompt is understood")
     parser.add_argument("--json", action="store_true", help="print the parsed jobs as a JSON list")
     parser.add_argument(
-        "--model-base",
-        type=int,
-        default=BASE_RESOLUTION["sd1"],
-        metavar="N",
-        help="base resolution of the default model (default: %(default)s)",
+        "--model",
+        default="demo",
+        choices=sorted(BASE_RESOLUTION),
+        help="the model family whose sizes --ar gives (default: demo, the bundled model)",
     )
-    parser.add_argument(
-        "--size-step", type=int, default=DEFAULT_SIZE_STEP, metavar="N", help="image sides are multiples of N"
-    )
+    parser.add_argument("--model-base", type=int, metavar="N", help="base resolution (default: the model family's)")
+    parser.add_argument("--size-step", type=int, metavar="N", help="image sides are multiples of N (default: ditto)")
     parser.add_argument("prompt", nargs="+", help="the /imagine prompt; several words are joined by spaces")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Parse the prompt and print the jobs; 2 when the prompt or the options are invalid."""
+    base = BASE_RESOLUTION[args.model] if args.model_base is None else args.model_base
+    step = SIZE_STEP.get(args.model, DEFAULT_SIZE_STEP) if args.size_step is None else args.size_step
     try:
-        options = ParserOptions(base=args.model_base, size_step=args.size_step)
+        options = ParserOptions(base=base, size_step=step)
     except ValueError as exc:
         print(f"imagine parse: {exc}", file=sys.stderr)
         return 2

@@ -54,11 +54,19 @@ class PrefixedOutput:
 class Child:
     """One running child process whose stdout and stderr are pumped through a PrefixedOutput by a thread."""
 
-    def __init__(self, spec: ChildSpec, output: PrefixedOutput, on_line: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        spec: ChildSpec,
+        output: PrefixedOutput,
+        on_line: Callable[[str], None] | None = None,
+        *,
+        shown: Callable[[str], bool] | None = None,
+    ) -> None:
         self.spec = spec
         self.name = spec.name
         self._output = output
-        self._on_line = on_line
+        self._on_line = on_line  # sees every line
+        self._shown = shown  # which lines are written (default: all)
         # Unbuffered: a Python child's log lines should show as they happen, not when a buffer fills.
         env = {**spec.env, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
@@ -76,7 +84,8 @@ class Child:
         assert self.process.stdout is not None
         for raw in iter(self.process.stdout.readline, b""):
             line = raw.decode(errors="replace").rstrip("\n")
-            self._output.write(self.name, line)
+            if self._shown is None or self._shown(line):
+                self._output.write(self.name, line)
             if self._on_line is not None:
                 self._on_line(line)
         self.process.stdout.close()
@@ -120,7 +129,10 @@ def stop_in_order(children: Sequence[Child], grace: float, output: PrefixedOutpu
         if not child.running:
             continue
         child.terminate()
-        if not child.wait(grace):
+        if child.wait(grace):
+            status = child.process.returncode  # -SIGTERM: it let the signal end it, as asked
+            output.write(child.name, "stopped" if status in (0, -signal.SIGTERM) else f"stopped (status {status})")
+        else:
             output.write(child.name, f"did not stop within {grace:g}s; killing it")
             child.kill()
 

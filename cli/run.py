@@ -18,6 +18,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from cli import logs
+from cli.logs import Verbosity
 from cli.processes import Child, ChildSpec, PrefixedOutput, stop_in_order, wait_until
 from worker.embedded_redis import free_port
 
@@ -36,6 +38,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--model", help="the worker's model (IMAGINE_MODEL; default: the bundled demo model)")
     parser.add_argument("--sandbox", action="store_true", help="use the local sandbox even if DISCORD_TOKEN is set")
     parser.add_argument("--grace", type=float, default=10.0, help="seconds each part gets to stop before a kill")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="every part's full log (RQ's housekeeping, library warnings, progress bars), not just ready and job lines",
+    )
     return parser
 
 
@@ -58,6 +65,8 @@ def plan(args: argparse.Namespace, environ: dict[str, str], *, redis_port: int, 
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     # The embedded Redis has no password: one meant for another server (in .env) would make every AUTH fail.
     base = {**environ, "IMAGINE_REDIS_URL": redis_url, "IMAGINE_REDIS_PASSWORD": ""}
+    # The parts log through cli/logs.py: quiet, each shows its ready line, its jobs' lines and real warnings.
+    base[logs.ENV] = Verbosity.VERBOSE if args.verbose else Verbosity.QUIET
     if args.model:
         base["IMAGINE_MODEL"] = args.model
     worker = ChildSpec("worker", [python, "-m", "cli", "worker"], base)
@@ -89,7 +98,7 @@ def _redis_spec(python: str, port: int, directory: Path, env: dict[str, str], *,
 
 def run(args: argparse.Namespace) -> int:
     """Start the parts, wait for Ctrl-C (or for a part to exit), stop them; 1 when a part failed."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logs.setup(Verbosity.VERBOSE if args.verbose else Verbosity.QUIET)
     environ = _environment()
     if not _port_free(args.host, args.port) and (args.sandbox or not _has_token(environ)):
         print(f"imagine run: port {args.port} is in use; choose another with --port", file=sys.stderr)
@@ -109,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(number, on_signal)
     failed = False
     try:
-        failed = not _start_all(the_plan, output, started, stop)
+        failed = not _start_all(the_plan, output, started, stop, quiet=not args.verbose)
         while not failed and not stop.wait(0.2):
             for child in started:
                 if not child.running:
@@ -123,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _start_all(the_plan: Plan, output: PrefixedOutput, started: list[Child], stop: threading.Event) -> bool:
+def _start_all(
+    the_plan: Plan, output: PrefixedOutput, started: list[Child], stop: threading.Event, *, quiet: bool
+) -> bool:
     """Start Redis, the sandbox, the worker and the bot; False (after saying why) when one does not come up."""
     try:
         redis = Child(the_plan.redis, output)
@@ -134,9 +145,13 @@ def _start_all(the_plan: Plan, output: PrefixedOutput, started: list[Child], sto
 
             def on_sandbox_line(line: str) -> None:
                 if line.startswith("WEB_URL="):
+                    output.write("sandbox", f"ready: a local Discord at {the_plan.discord_url}, its page at {line[8:]}")
                     sandbox_up.set()
 
-            sandbox = Child(the_plan.sandbox, output, on_sandbox_line)
+            def shown(line: str) -> bool:  # its KEY=value lines are for this process (and people running it alone)
+                return not (quiet and line.startswith(("IMAGINE_DISCORD_URL=", "WEB_URL=")))
+
+            sandbox = Child(the_plan.sandbox, output, on_sandbox_line, shown=shown)
             started.append(sandbox)
             wait_until(lambda: sandbox_up.is_set() or stop.is_set(), 30, [sandbox], "the sandbox listened")
         if stop.is_set():  # Ctrl-C while starting: start nothing more

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from cli import logs
+from cli.logs import Verbosity
 from worker.spec import Mode
 
 
@@ -33,10 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from worker.process import EngineLoadError, serve
     from worker.settings import QueueSettings
 
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup(Verbosity.NORMAL, debug=args.verbose)
     log = logging.getLogger(__name__)
     settings = QueueSettings()
     # Before the engine loads (which can take minutes), so a scrape already sees the worker.

@@ -102,7 +102,13 @@ class Engine:
         return engine
 
     def card(self) -> ModelCard:
-        """What this worker's model is and can do, for the bot (worker/cards.py)."""
+        """What this worker publishes to the fleet (worker/cards.py) for the bot to route, size and fill jobs by.
+
+        The name is the loaded model's (``IMAGINE_MODEL``, its alias resolved), the aliases the ``IMAGINE_ALIASES``
+        that point at it; everything else is the family adapter's (models/families/), with ``IMAGINE_STEPS`` and
+        ``IMAGINE_BASE_RESOLUTION`` where set. ``max_side`` is 4 × base (the long side of an upscale of the widest
+        ``--ar``, 4:1) unless the family's positional embeddings end sooner.
+        """
         facts = self.adapter.facts
         aliases = sorted(alias for alias, model in self.settings.aliases.items() if model == self.name != alias)
         return ModelCard(

@@ -278,7 +278,7 @@ def _hub_timeouts(seconds: float) -> Iterator[None]:
 
     saved = constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT
     # huggingface_hub annotates both as int, but hands them to its HTTP client as float timeouts.
-    constants.HF_HUB_ETAG_TIMEOUT = constants.HF_HUB_DOWNLOAD_TIMEOUT = seconds  # type: ignore[assignment]
+    constants.HF_HUB_ETAG_TIMEOUT = constants.HF_HUB_DOWNLOAD_TIMEOUT = seconds  # type: ignore[assignment]  # huggingface_hub annotates these as int; they are float timeouts
     try:
         yield
     finally:

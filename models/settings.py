@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 from worker.cards import Capabilities
+from worker.settings import ENV_CONFIG
 
 DEFAULT_HOUSE_STYLE = "beautiful composition, soft cinematic lighting, rich color, highly detailed"
 DEFAULT_NEGATIVE = "lowres, blurry, jpeg artifacts, watermark, signature, text"
@@ -20,7 +21,7 @@ DEFAULT_NEGATIVE = "lowres, blurry, jpeg artifacts, watermark, signature, text"
 class EngineSettings(BaseSettings):
     """How the generation engine loads its model and shapes its pictures."""
 
-    model_config = SettingsConfigDict(env_prefix="IMAGINE_", extra="ignore")
+    model_config = ENV_CONFIG  # IMAGINE_* variables and .env, read as the bot and the queue read them
 
     # "demo" (the bundled model), a local diffusers folder, a hub id, a single-file .safetensors checkpoint,
     # or an alias from ``aliases``.

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 
+from cli import logs
+from cli.logs import Verbosity
 from sandbox.client import Sandbox
 from sandbox.web import WebUI
 
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--channels", default="general", help="comma-separated text channels of the guild")
     parser.add_argument("--web-port", type=int, default=None, help="also serve the web page on this port")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(Verbosity.NORMAL)  # quiet under `imagine run` (IMAGINE_LOG): there it prints the sandbox's ready line
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person stops it
         asyncio.run(_serve(args))
 

@@ -11,7 +11,7 @@ from sandbox import routes_app, routes_guilds, routes_interactions, routes_messa
 from sandbox.clock import Clock
 from sandbox.gateway import Gateway
 from sandbox.httpkit import GATEWAY, WORLD
-from sandbox.middleware import API_PREFIX, ForcedRateLimit, Traffic, build_middleware
+from sandbox.middleware import API_PREFIX, ForcedError, ForcedRateLimit, Traffic, build_middleware
 from sandbox.rules import Violations
 from sandbox.schema import SpecValidator
 from sandbox.world import World
@@ -89,3 +89,7 @@ class Emulator:
     def force_rate_limit(self, route: str | None = None, *, retry_after: float = 0.25, is_global: bool = False) -> None:
         """Answer the next request for `route` ("POST /channels/{channel_id}/messages"; None: any) with a 429."""
         self.traffic.forced.append(ForcedRateLimit(route, retry_after, is_global))
+
+    def force_error(self, route: str | None, status: int, code: int, message: str) -> None:
+        """Answer the next request for `route` with this error instead of serving it."""
+        self.traffic.forced.append(ForcedError(route, status, code, message))

@@ -262,6 +262,18 @@ class Sandbox:
         """Answer the next request for `route` (e.g. "POST /channels/{channel_id}/messages"; None: any) with 429."""
         self.emulator.force_rate_limit(route, retry_after=retry_after, is_global=is_global)
 
+    def force_error(
+        self,
+        route: str | None,
+        *,
+        status: int = 400,
+        code: int = 50035,
+        message: str = "Invalid Form Body",
+    ) -> None:
+        """Answer the next request for `route` (e.g. "POST /interactions/{interaction_id}/{interaction_token}/callback";
+        None: any) with this error, as Discord refuses a request, without serving it."""
+        self.emulator.force_error(route, status, code, message)
+
     async def drop_gateway(self) -> None:
         """Cut the bot's gateway connection as a network failure would; it should RESUME."""
         await self.emulator.gateway.drop()

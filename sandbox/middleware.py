@@ -39,6 +39,17 @@ class ForcedRateLimit:
 
 
 @dataclass
+class ForcedError:
+    """An error the emulator has been told to answer the next request matching `route` (None: any) with, instead of
+    serving it (e.g. a 400 for an interaction response, as Discord answers a body it refuses)."""
+
+    route: str | None
+    status: int
+    code: int
+    message: str
+
+
+@dataclass
 class RequestRecord:
     """One REST request as the emulator saw it, for tests that check what a bot did."""
 
@@ -49,14 +60,14 @@ class RequestRecord:
 
 @dataclass
 class Traffic:
-    """Pending forced 429s and the log of requests served."""
+    """Pending forced answers (429s, errors) and the log of requests served."""
 
-    forced: list[ForcedRateLimit] = field(default_factory=list)
+    forced: list[ForcedRateLimit | ForcedError] = field(default_factory=list)
     # Bounded: a sandbox left running for a person in a browser must not grow without end.
     requests: deque[RequestRecord] = field(default_factory=lambda: deque(maxlen=10_000))
 
-    def take_forced(self, route: str) -> ForcedRateLimit | None:
-        """Remove and return the first forced 429 that applies to `route` ("METHOD /template")."""
+    def take_forced(self, route: str) -> ForcedRateLimit | ForcedError | None:
+        """Remove and return the first forced answer that applies to `route` ("METHOD /template")."""
         for index, forced in enumerate(self.forced):
             if forced.route is None or forced.route == route:
                 return self.forced.pop(index)
@@ -138,6 +149,9 @@ def build_middleware(
     async def _serve(request: web.Request, handler: Handler, template: str, route: str) -> web.StreamResponse:
         try:
             forced = traffic.take_forced(route)
+            if isinstance(forced, ForcedError):
+                log.info("sending a forced %d for %s", forced.status, route)
+                return json_response({"message": forced.message, "code": forced.code}, status=forced.status)
             if forced is not None:
                 log.info("sending a forced 429 for %s (retry after %.2fs)", route, forced.retry_after)
                 return rate_limited_response(route, forced)

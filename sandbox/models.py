@@ -123,6 +123,7 @@ class Message:
     flags: int = 0
     type: int = 0
     message_reference: dict[str, Any] | None = None
+    nonce: str | None = None  # the sender's, as sent (Discord echoes it back)
     interaction: Interaction | None = None
     edited_at: datetime | None = None
     deleted: bool = False

@@ -158,6 +158,8 @@ def message_json(message: Message, guild: Guild | None, base_url: str, applicati
         data["guild_id"] = str(guild.id)
     if message.message_reference is not None:
         data["message_reference"] = message.message_reference
+    if message.nonce is not None:
+        data["nonce"] = message.nonce
     if message.interaction is not None:
         interaction = message.interaction
         data["application_id"] = str(application_id)

@@ -10,6 +10,7 @@ from sandbox.httpkit import BODY, UPLOADS, json_response
 from sandbox.message_bodies import apply_edit, create_fields
 from sandbox.models import Channel, Message, MessageFlags
 from sandbox.routes_app import snowflake_param, world_of
+from sandbox.rules import NONCE_WINDOW_S
 
 routes = web.RouteTableDef()
 
@@ -57,7 +58,7 @@ async def list_messages(request: web.Request) -> web.Response:
     """Recent messages, newest first, honouring limit/before/after."""
     world = world_of(request)
     channel = _channel(request)
-    limit = min(int(request.query.get("limit", 50)), 100)
+    limit = max(1, min(int(request.query.get("limit", 50)), 100))
     before = int(request.query.get("before", 0)) or None
     after = int(request.query.get("after", 0)) or None
     found = [m for m in world.messages[channel.id] if not m.ephemeral]
@@ -65,8 +66,10 @@ async def list_messages(request: web.Request) -> web.Response:
         found = [m for m in found if m.id < before]
     if after is not None:
         found = [m for m in found if m.id > after]
-    newest_first = sorted(found, key=lambda m: m.id, reverse=True)[:limit]
-    return json_response([world.message_json(m) for m in newest_first])
+    oldest_first = sorted(found, key=lambda m: m.id)
+    # Discord answers `after` with the messages right after it, and otherwise with the latest; newest first.
+    page = oldest_first[:limit] if after is not None and before is None else oldest_first[-limit:]
+    return json_response([world.message_json(m) for m in reversed(page)])
 
 
 @routes.get("/channels/{channel_id}/messages/{message_id}")
@@ -78,12 +81,22 @@ async def get_message(request: web.Request) -> web.Response:
 
 @routes.post("/channels/{channel_id}/messages")
 async def create_message(request: web.Request) -> web.Response:
-    """Post as the bot, with optional files, components and a reply reference."""
+    """Post as the bot, with optional files, components and a reply reference.
+
+    With ``nonce`` and ``enforce_nonce``, a repeat of a nonce the bot used within NONCE_WINDOW_S creates nothing
+    and answers with the message the first request created, as Discord does.
+    """
     world = world_of(request)
     channel = _channel(request)
-    fields = create_fields(world, channel, request[BODY], request[UPLOADS])
+    body = request[BODY] or {}
+    nonce = None if body.get("nonce") is None else str(body["nonce"])
+    if nonce is not None and body.get("enforce_nonce"):
+        earlier = world.message_for_nonce(world.bot, nonce, NONCE_WINDOW_S)
+        if earlier is not None:
+            return json_response(world.message_json(earlier))
+    fields = create_fields(world, channel, body, request[UPLOADS])
     fields["flags"] &= ~MessageFlags.EPHEMERAL  # only interaction responses can be ephemeral
-    message = world.post_message(channel, world.bot, **fields)
+    message = world.post_message(channel, world.bot, nonce=nonce, **fields)
     return json_response(world.message_json(message))
 
 

@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 INITIAL_RESPONSE_DEADLINE_S = 3.0  # an interaction must be acknowledged within 3 seconds
 TOKEN_LIFETIME_S = 15 * 60.0  # follow-ups and @original edits work for 15 minutes
+# A message sent with a nonce and enforce_nonce is not created again for a repeat from the same author within
+# "the past few minutes" (Discord's words); the emulator takes the short end, so a bot cannot lean on more.
+NONCE_WINDOW_S = 3 * 60.0
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
 MAX_ATTACHMENTS = 10

@@ -58,6 +58,8 @@ class World:
         self.messages: dict[int, list[Message]] = {}
         self.commands: dict[int, Command] = {}
         self.interactions: dict[int, Interaction] = {}
+        # (author id, nonce) → the message it created, for enforce_nonce (see `message_for_nonce`).
+        self._nonces: dict[tuple[int, str], Message] = {}
         self.owner = self.add_user("owner")
         self.bot = self.add_user(bot_name, bot=True)
         self.bot_token = bot_token or f"sandbox.{self.bot.id}.{secrets.token_urlsafe(16)}"
@@ -171,6 +173,8 @@ class World:
         for name, value in fields.items():
             setattr(message, name, value)
         self.messages[channel.id].append(message)
+        if message.nonce is not None:
+            self._nonces[(author.id, message.nonce)] = message
         if not message.ephemeral:
             self.dispatch("MESSAGE_CREATE", self.message_event(message))
         else:
@@ -194,6 +198,14 @@ class World:
         if guild is not None:
             data["guild_id"] = str(guild.id)
         self.dispatch("MESSAGE_DELETE", data)
+
+    def message_for_nonce(self, author: User, nonce: str, within_s: float) -> Message | None:
+        """The live message ``author`` created with this nonce less than ``within_s`` ago (emulator clock), if any."""
+        message = self._nonces.get((author.id, nonce))
+        if message is None or message.deleted:
+            return None
+        age = (self.clock.utcnow() - message.created_at).total_seconds()
+        return message if age <= within_s else None
 
     def find_message(self, channel_id: int, message_id: int) -> Message | None:
         """A live message by id, or None."""

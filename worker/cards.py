@@ -8,7 +8,7 @@ Cards travel as JSON; unknown fields are rejected, so a newer worker's card is n
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from worker.spec import GuidanceCurve
 
@@ -40,6 +40,19 @@ class ModelCard(BaseModel):
     default_steps: int = Field(ge=1, le=200)  # denoising steps at --quality 1
     guidance: GuidanceCurve  # --stylize → guidance scale
     capabilities: Capabilities = Capabilities()
+
+    @model_validator(mode="after")
+    def _check_sizes_and_name(self) -> ModelCard:
+        # The bot sizes --ar from base and step (worker.sizes refuses a base off the step) and never asks for a
+        # side past max_side; a card that breaks either is refused where it is made, not on a user's prompt.
+        if self.base_resolution % self.size_step:
+            raise ValueError(f"base_resolution {self.base_resolution} is not a multiple of size_step {self.size_step}")
+        if self.max_side < self.base_resolution:
+            raise ValueError(f"max_side {self.max_side} is below base_resolution {self.base_resolution}")
+        # The name becomes part of RQ queue names, which RQ joins with commas in its worker registry.
+        if "," in self.name:
+            raise ValueError(f"model name {self.name!r} has a comma; RQ queue names cannot")
+        return self
 
     def answers_to(self, name: str) -> bool:
         """Whether ``name`` (case-insensitive) is this model's name or one of its aliases."""

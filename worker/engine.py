@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from PIL import Image
 
+    from worker.cards import ModelCard
     from worker.spec import JobSpec
 
 
@@ -100,6 +101,11 @@ class EngineProtocol(Protocol):
 
     @property
     def load_seconds(self) -> float: ...
+
+    def card(self) -> ModelCard:
+        """What the loaded model is and can do, as the worker publishes it (worker/presence.py) and the bot reads
+        it (worker/fleet.py): the name jobs are routed by, aliases, sizes, default steps, guidance, capabilities.
+        The worker serves the queues of ``card().name`` and refuses a spec naming another model."""
 
     def run(
         self,

@@ -10,8 +10,23 @@ from worker.spec import Mode
 
 PREFIX = "imagine"
 
-# RQ queue names, one per mode. Workers list them fast first, so fast jobs are always served before relax.
-QUEUE_NAMES: dict[Mode, str] = {Mode.FAST: f"{PREFIX}-fast", Mode.RELAX: f"{PREFIX}-relax"}
+
+def queue_name(model: str, mode: Mode) -> str:
+    """The RQ queue of one model's jobs in one mode, ``imagine:<model>:<mode>``; RQ keeps it as the list
+    ``rq:queue:<this>`` while jobs wait. A worker serves its own model's queues, fast first, so its fast jobs are
+    always served before relax ones. (Model names never hold a comma: ``worker.cards.ModelCard`` refuses them.)
+    """
+    return f"{PREFIX}:{model}:{mode}"
+
+
+def parse_queue_name(name: str) -> tuple[str, Mode] | None:
+    """(model, mode) of a name made by ``queue_name``; None for any other queue."""
+    head, sep, mode = name.rpartition(":")
+    if not sep or not head.startswith(f"{PREFIX}:") or mode not in set(Mode):
+        return None
+    model = head.removeprefix(f"{PREFIX}:")
+    return (model, Mode(mode)) if model else None
+
 
 # Dotted name of the job function: the bot enqueues by name and never imports worker runtime code.
 TASK = "worker.tasks.run_job"
@@ -23,6 +38,17 @@ EVENTS = f"{PREFIX}:events"
 # Sorted set of every admitted job not yet finished (member job id, score = safety-net deadline as a Unix
 # time). Lives until empty; entries leave on done/failed/cancelled, or when their deadline passes.
 INFLIGHT = f"{PREFIX}:inflight"
+
+
+# The fleet: a sorted set of live workers (member: worker id, score: the Unix time its entry lapses, now +
+# heartbeat_s at each beat). Lives as long as any worker does; entries past their score are ignored by readers
+# and trimmed by the next worker's beat; a worker that exits cleanly removes its own.
+FLEET = f"{PREFIX}:fleet"
+
+
+def worker_card(worker_id: str) -> str:
+    """The model card (JSON) a live worker serves; renewed at each beat with TTL heartbeat_s, deleted at exit."""
+    return f"{PREFIX}:worker:{worker_id}:card"
 
 
 def spec(job_id: str) -> str:

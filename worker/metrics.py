@@ -6,7 +6,8 @@ files) come along. Several workers on one machine need one port each (or 0): a s
 port logs an error and runs without an endpoint rather than failing.
 
 Queue depth is read from Redis when scraped, not kept up to date by the workers: any worker's endpoint shows
-the depth of every queue, and an idle worker costs nothing between scrapes.
+the depth of every model's queues (each ``imagine:<model>:<mode>`` RQ has seen), and an idle worker costs
+nothing between scrapes.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ MODEL_LOAD_SECONDS = Gauge("imagine_model_load_seconds", "Seconds this worker to
 
 
 class QueueDepth(Collector):
-    """``imagine_queue_depth{queue}``: jobs waiting in each RQ queue, read from Redis at scrape time."""
+    """``imagine_queue_depth{queue}``: jobs waiting in each model's RQ queues, read from Redis at scrape time."""
 
     def __init__(self) -> None:
         self.connection: redis_sync.Redis | None = None
@@ -58,9 +59,13 @@ class QueueDepth(Collector):
         )
         if self.connection is not None:
             try:
-                for name in keys.QUEUE_NAMES.values():
-                    depth = self.connection.llen(Queue.redis_queue_namespace_prefix + name)
-                    family.add_metric([name], float(depth))
+                prefix = Queue.redis_queue_namespace_prefix
+                known = (
+                    k.decode() if isinstance(k, bytes) else k for k in self.connection.smembers(Queue.redis_queues_keys)
+                )
+                for name in sorted(k.removeprefix(prefix) for k in known if k.startswith(prefix)):
+                    if keys.parse_queue_name(name) is not None:
+                        family.add_metric([name], float(self.connection.llen(prefix + name)))
             except redis.exceptions.RedisError as exc:
                 log.warning("metrics: queue depth not read: %s", exc)
         yield family

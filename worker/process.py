@@ -34,6 +34,7 @@ from rq.worker import SimpleWorker, WorkerStatus
 from worker import metrics, tasks
 from worker.engine import EngineClass, EngineProtocol, ErrorCode
 from worker.events import EventType, failure, make_event
+from worker.presence import Presence, new_worker_id
 from worker.queue import rq_queue
 from worker.recovery import LostJobs
 from worker.settings import QueueSettings
@@ -104,7 +105,10 @@ def on_job_failure(job: Job, exc_type: type[BaseException] | None, exc_value: An
     kind = _kind(job)
     if job.retries_left:
         metrics.JOBS.labels(kind, "retried").inc()
-        log.warning("job %s: %s; running it again (%d retries left)", job.id, _what(exc_type), job.retries_left)
+        # RQ calls its exception handlers before Job.retry() takes one off retries_left: the rerun is the next run.
+        most = tasks.current_runtime().settings.max_retries
+        rerun = tasks.attempt_number(job, most) + 1
+        log.warning("job %s: %s; running it again (attempt %d of %d)", job.id, _what(exc_type), rerun, most + 1)
         return True
     try:
         spec = JobSpec.from_json(job.args[0])
@@ -159,11 +163,20 @@ def load_engine(settings: QueueSettings) -> EngineProtocol:
     started = time.monotonic()
     try:
         engine = import_engine_class(settings.engine).load()
+        card = engine.card()  # a card the bot could not read (a bad size, a comma in the name) stops us here
     except Exception as exc:
         raise EngineLoadError(f"could not load engine {settings.engine}: {exc}") from exc
     seconds = engine.load_seconds or time.monotonic() - started
     metrics.MODEL_LOAD_SECONDS.set(seconds)
-    log.info("engine loaded: model %s on %s (%s) in %.1f s", engine.name, engine.device, engine.dtype, seconds)
+    log.info(
+        "engine loaded: model %s (%s, base %d px) on %s (%s) in %.1f s",
+        card.name,
+        card.family,
+        card.base_resolution,
+        engine.device,
+        engine.dtype,
+        seconds,
+    )
     return engine
 
 
@@ -174,20 +187,34 @@ def serve(
     name: str | None = None,
     engine: EngineProtocol | None = None,
 ) -> int:
-    """Load the engine (unless given), then work the queues (fast first); returns the jobs processed.
+    """Load the engine (unless given), then work its model's queues (fast first); returns the jobs processed.
 
-    With ``burst`` it returns once the queues are empty (or at the first Redis error). Otherwise it runs until
-    SIGTERM/SIGINT and rides out Redis outages of any length: whatever Redis error ends RQ's loop, or stops a
-    new RQ worker from starting, it waits (backoff up to 30 s, engine kept) and starts a fresh RQ worker. A job
-    that could not report its end is found by RQ's registry cleanup once Redis is back and run again.
+    The worker is in the fleet (its card published, worker/presence.py) from the moment the engine is loaded
+    until it returns. With ``burst`` it returns once the queues are empty (or at the first Redis error).
+    Otherwise it runs until SIGTERM/SIGINT and rides out Redis outages of any length: whatever Redis error ends
+    RQ's loop, or stops a new RQ worker from starting, it waits (backoff up to 30 s, engine kept) and starts a
+    fresh RQ worker. A job that could not report its end is found by RQ's registry cleanup once Redis is back and
+    run again.
     """
     modes = modes or [Mode.FAST, Mode.RELAX]
     modes = sorted(modes, key=[Mode.FAST, Mode.RELAX].index)
     engine = engine if engine is not None else load_engine(settings)
     connection = settings.redis()
-    tasks.install(tasks.Runtime.create(engine, settings, connection))
+    runtime = tasks.Runtime.create(engine, settings, connection)
+    tasks.install(runtime)
+    model = runtime.card.name
     metrics.watch_queues(connection)
-    log.info("worker: serving %s on %s", ", ".join(modes), settings.redis_url_safe)
+    ready = "ready: model %s on %s (%s), loaded in %.1f s; serving %s from %s"
+    what = (model, engine.device, engine.dtype, engine.load_seconds, ", ".join(modes), settings.redis_url_safe)
+    log.info(ready, *what, extra={"headline": True})  # one of the lines `imagine run` shows (cli/logs.py)
+    with Presence(connection, runtime.card, new_worker_id(name), settings.heartbeat_s):
+        return _work(connection, model, modes, settings, burst, name)
+
+
+def _work(
+    connection: Any, model: str, modes: list[Mode], settings: QueueSettings, burst: bool, name: str | None
+) -> int:
+    """serve()'s loop: RQ workers on the model's queues, one after another while Redis comes and goes."""
     processed, backoff, generation = 0, 1.0, 0
     try:
         while True:
@@ -196,7 +223,7 @@ def serve(
                 _stop_between_workers()
             worker: ImagineWorker | None = None
             try:
-                worker = _rq_worker(connection, modes, settings, f"{name}-{generation}" if name else None)
+                worker = _rq_worker(connection, model, modes, settings, f"{name}-{generation}" if name else None)
                 # RQ pins its logger to INFO at import; follow the level this process configured instead.
                 worker.work(burst=burst, logging_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()))
                 backoff = 1.0
@@ -216,10 +243,13 @@ def serve(
         return processed
 
 
-def _rq_worker(connection: Any, modes: list[Mode], settings: QueueSettings, name: str | None) -> ImagineWorker:
-    """A fresh RQ worker on the queues; its constructor talks to Redis (CLIENT SETNAME), so it may raise RedisError."""
+def _rq_worker(
+    connection: Any, model: str, modes: list[Mode], settings: QueueSettings, name: str | None
+) -> ImagineWorker:
+    """A fresh RQ worker on the model's queues; its constructor talks to Redis (CLIENT SETNAME): may raise
+    RedisError."""
     worker = ImagineWorker(
-        [rq_queue(connection, mode) for mode in modes],
+        [rq_queue(connection, model, mode) for mode in modes],
         connection=connection,
         serializer=JSONSerializer,
         name=name,

@@ -1,8 +1,9 @@
 """Enqueue, position and cancel: the bot's side of the queue (light: no torch, no engine, no worker code).
 
 A job is enqueued by dotted name (keys.TASK) with its spec JSON as the only argument, through RQ's JSON
-serializer, on the queue of its mode. Admission limits are taken first (worker.limits); RQ's RateLimit then
-releases at most ``concurrent_limit`` of a user's jobs to the workers at once, the rest wait in order.
+serializer, on the queue of its model and mode (``keys.queue_name``). Admission limits are taken first
+(worker.limits); RQ's RateLimit then releases at most ``concurrent_limit`` of a user's jobs to the workers at
+once, the rest wait in order.
 """
 
 from __future__ import annotations
@@ -61,9 +62,9 @@ class Position:
     ahead: int | None = None
 
 
-def rq_queue(connection: redis.Redis, mode: Mode) -> Queue:
-    """The RQ queue of a mode, JSON-serialized."""
-    return Queue(keys.QUEUE_NAMES[mode], connection=connection, serializer=JSONSerializer)
+def rq_queue(connection: redis.Redis, model: str, mode: Mode) -> Queue:
+    """The RQ queue of a model's jobs in a mode, JSON-serialized."""
+    return Queue(keys.queue_name(model, mode), connection=connection, serializer=JSONSerializer)
 
 
 def load_spec(connection: redis.Redis, job_id: str) -> JobSpec | None:
@@ -84,7 +85,7 @@ class JobQueue:
     def __init__(self, connection: redis.Redis, settings: QueueSettings):
         self.connection = connection
         self.settings = settings
-        self.queues = {mode: rq_queue(connection, mode) for mode in Mode}
+        self._queues: dict[tuple[str, Mode], Queue] = {}
         limits = Limits(settings.concurrent_limit, settings.queued_limit, settings.queue_cap, settings.slot_ttl_s)
         self.admission = Admission(connection, limits)
         self.events = EventLog(connection, settings.events_maxlen, settings.spec_ttl_s)
@@ -93,6 +94,13 @@ class JobQueue:
     def from_settings(cls, settings: QueueSettings) -> JobQueue:
         """A queue on a new connection to the configured Redis."""
         return cls(settings.redis(), settings)
+
+    def rq_queue(self, model: str, mode: Mode) -> Queue:
+        """The RQ queue of ``model``'s jobs in ``mode`` (made once per queue)."""
+        queue = self._queues.get((model, mode))
+        if queue is None:
+            queue = self._queues[(model, mode)] = rq_queue(self.connection, model, mode)
+        return queue
 
     def enqueue(self, spec: JobSpec) -> Position:
         """Accept a job: check its parent, take a slot, keep its spec, queue it, emit ``queued``.
@@ -115,7 +123,7 @@ class JobQueue:
         self.events.emit(make_event(EventType.QUEUED, spec.id, spec.requester, data))
         try:
             retry = Retry(max=self.settings.max_retries, enqueue_at_front=True) if self.settings.max_retries else None
-            self.queues[spec.mode].enqueue_call(
+            self.rq_queue(spec.model, spec.mode).enqueue_call(
                 keys.TASK,
                 args=(spec.to_json(),),
                 job_id=spec.id,
@@ -143,17 +151,26 @@ class JobQueue:
         registry = RateLimitRegistry(keys.user_rate_limit(spec.requester.user_id), self.connection)
         if registry.get_allowed_job_count() >= self.settings.concurrent_limit:
             return Position(JobState.WAITING, registry.get_rate_limited_job_count())
-        ahead = self.queues[spec.mode].count
+        ahead = self.rq_queue(spec.model, spec.mode).count
         if spec.mode is Mode.RELAX:
-            ahead += self.queues[Mode.FAST].count
+            ahead += self.rq_queue(spec.model, Mode.FAST).count
         return Position(JobState.QUEUED, ahead)
 
     def load_spec(self, job_id: str) -> JobSpec | None:
         """The job's spec while it is kept (spec_ttl), else None."""
         return load_spec(self.connection, job_id)
 
+    def known(self, job_id: str) -> bool:
+        """Whether Redis still has any trace of an accepted job: its spec, its RQ job or its outcome.
+
+        False once spec_ttl has passed, or when Redis lost the job (restarted without persistence); a worker still
+        running a lost job writes its outcome when it ends, and the job is known again.
+        """
+        found = self.connection.exists(keys.spec(job_id), Job.key_for(job_id), keys.final(job_id))
+        return bool(found)
+
     def position(self, job_id: str) -> Position:
-        """Where the job stands now; fast jobs are always served before relax ones."""
+        """Where the job stands now; a model's fast jobs are always served before its relax ones."""
         outcome = self.events.outcome(job_id)
         if outcome is not None:
             return Position(_TERMINAL.get(str(outcome.get("status")), JobState.UNKNOWN))
@@ -166,8 +183,9 @@ class JobQueue:
             ahead = self.connection.lpos(Queue.redis_queue_namespace_prefix + job.origin, job_id)
             if not isinstance(ahead, int):  # None: between the queue list and a worker, about to start
                 return Position(JobState.QUEUED, 0)
-            if job.origin == keys.QUEUE_NAMES[Mode.RELAX]:
-                ahead += self.queues[Mode.FAST].count
+            origin = keys.parse_queue_name(job.origin)
+            if origin is not None and origin[1] is Mode.RELAX:
+                ahead += self.rq_queue(origin[0], Mode.FAST).count
             return Position(JobState.QUEUED, ahead)
         if status == JobStatus.RATE_LIMITED and job.rate_limit_key:
             registry = RateLimitRegistry(job.rate_limit_key, self.connection)

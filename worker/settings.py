@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -21,6 +21,22 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis as AsyncRedis
 
 
+# How every process reads its settings: ``IMAGINE_*`` variables, then a ``.env`` file in the working directory,
+# unknown names ignored (one .env serves the bot, the workers and the engine). QueueSettings, BotSettings and
+# models.settings.EngineSettings all use it, so ``imagine bot`` and ``imagine worker`` started from the same
+# directory cannot read different values.
+ENV_CONFIG = SettingsConfigDict(env_prefix="IMAGINE_", env_file=".env", extra="ignore")
+
+
+# Every client: a command that fails on a broken connection is sent again on a fresh one, twice at most, after
+# 0.1 s and 0.2 s: a restarted Redis costs one reconnect, an outage is reported in about a third of a second.
+REDIS_RETRIES = 2
+REDIS_RETRY_BASE_S = 0.05
+REDIS_RETRY_CAP_S = 0.25
+# A host that does not answer at all (not merely refuses) is given up on after this long.
+REDIS_CONNECT_TIMEOUT_S = 5.0
+
+
 class StoreKind(StrEnum):
     """Result store backends."""
 
@@ -31,11 +47,16 @@ class StoreKind(StrEnum):
 class QueueSettings(BaseSettings):
     """Everything between "the bot enqueued a job" and "the bot is told the result"."""
 
-    model_config = SettingsConfigDict(env_prefix="IMAGINE_", env_file=".env", extra="ignore")
+    model_config = ENV_CONFIG
 
     # Out of repr: a URL may embed a password. Log redis_url_safe instead.
     redis_url: str = Field(default="redis://localhost:6379/0", repr=False)
     redis_password: SecretStr | None = None
+    # Connections one client may hold (a process has a client or two). A call finding them all busy waits for one
+    # up to redis_pool_timeout_s (then fails like an unreachable Redis), so a burst of commands queues up for
+    # connections instead of failing.
+    redis_max_connections: int = Field(default=50, ge=1)
+    redis_pool_timeout_s: float = Field(default=10.0, gt=0)
 
     # The engine class a worker loads once, as "module:Class" (tests point this at a fake).
     engine: str = "models.engine:Engine"
@@ -92,16 +113,39 @@ class QueueSettings(BaseSettings):
     def _password(self) -> str | None:
         return self.redis_password.get_secret_value() if self.redis_password else None
 
-    def redis(self) -> redis.Redis:
-        """A binary-safe client, as RQ needs (no decode_responses)."""
-        import redis as redis_sync
+    def _pool_options(self) -> dict[str, Any]:
+        """Connection pool options shared by the sync and asyncio clients (each adds its own ``retry``)."""
+        import redis.exceptions
 
-        # A password in the URL wins over redis_password (redis-py lets URL options override keywords).
-        return redis_sync.Redis.from_url(self.redis_url, health_check_interval=30, password=self._password())
+        options: dict[str, Any] = {
+            "max_connections": self.redis_max_connections,
+            "timeout": self.redis_pool_timeout_s,  # waiting for a free connection
+            "health_check_interval": 30,
+            "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S,
+            # A pooled connection that died (Redis restarted) fails its next command; that command is sent again
+            # on a fresh connection. An outage that lasts fails within a fraction of a second, not a hang.
+            "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
+        }
+        if pw := self._password():  # a password in the URL still wins (redis-py lets URL options override keywords)
+            options["password"] = pw
+        return options
+
+    def redis(self) -> redis.Redis:
+        """A binary-safe client, as RQ needs (no decode_responses), thread-safe, on a blocking pool."""
+        import redis as redis_sync
+        from redis.backoff import ExponentialBackoff
+        from redis.retry import Retry
+
+        retry = Retry(ExponentialBackoff(cap=REDIS_RETRY_CAP_S, base=REDIS_RETRY_BASE_S), REDIS_RETRIES)
+        pool = redis_sync.BlockingConnectionPool.from_url(self.redis_url, retry=retry, **self._pool_options())
+        return redis_sync.Redis.from_pool(pool)
 
     def redis_async(self) -> AsyncRedis:
-        """An asyncio client for the bot's event consumer."""
+        """An asyncio client (the bot's), on a blocking pool."""
         import redis.asyncio as redis_async
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
 
-        # A password in the URL wins over redis_password (redis-py lets URL options override keywords).
-        return redis_async.Redis.from_url(self.redis_url, health_check_interval=30, password=self._password())
+        retry = Retry(ExponentialBackoff(cap=REDIS_RETRY_CAP_S, base=REDIS_RETRY_BASE_S), REDIS_RETRIES)
+        pool = redis_async.BlockingConnectionPool.from_url(self.redis_url, retry=retry, **self._pool_options())
+        return redis_async.Redis.from_pool(pool)

@@ -27,6 +27,11 @@ SIZE_STEP: dict[str, int] = {
 }  # fmt: skip
 
 AREA_TOLERANCE = 0.10
+# A size more than 10 % off the requested ratio passes for another ratio. At the demo's 128 px base with 32 px
+# steps the ±10 % window holds only 128×128, 160×96 and 256×64 (and transposes), so 4:3, 3:2, 16:9 and 2:1 would
+# all be 160×96: for such a ratio the window widens, up to ±50 % (3:2 is 192×128 there).
+RATIO_TOLERANCE = math.log(1.10)
+MAX_AREA_TOLERANCE = 0.50
 
 # SDXL training buckets (SDXL paper, appendix), as (width, height) with width ≥ height; the
 # transposed sizes are buckets too.
@@ -57,13 +62,13 @@ class Aspect:
         return f"{self.width}:{self.height}"
 
 
-def _candidates(base: int, step: int) -> list[tuple[int, int]]:
+def _candidates(base: int, step: int, tolerance: float) -> list[tuple[int, int]]:
     if base == 1024 and step == DEFAULT_SIZE_STEP:
         return [*SDXL_BUCKETS, *((h, w) for w, h in SDXL_BUCKETS if w != h)]
     target = base * base
-    low, high = target * (1 - AREA_TOLERANCE), target * (1 + AREA_TOLERANCE)
+    low, high = target * (1 - tolerance), target * (1 + tolerance)
     sizes = []
-    # Ratios are limited to 1:4..4:1, so no side exceeds 2 × base (area at most 1.1 base²).
+    # Ratios are limited to 1:4..4:1 and areas to 1.5 base², so no side exceeds 2.5 × base.
     for w in range(step, 3 * base + step, step):
         for h in range(step, 3 * base + step, step):
             if low <= w * h <= high:
@@ -76,7 +81,9 @@ def size_for_aspect(aspect: Aspect, base: int, step: int = DEFAULT_SIZE_STEP) ->
 
     The result has sides divisible by ``step``, an area within ±10 % of ``base``² (or an SDXL bucket at
     base 1024), and the ratio closest to the request in log space; ties go to the area closest to base².
-    Raises ValueError when ``base`` is not a positive multiple of ``step``.
+    Where the step is coarse next to the base, no size in that window may come within RATIO_TOLERANCE of the
+    ratio: the window then widens by 10 % at a time, up to ±MAX_AREA_TOLERANCE, until one does (else the closest
+    ratio within ±MAX_AREA_TOLERANCE). Raises ValueError when ``base`` is not a positive multiple of ``step``.
     """
     if base <= 0 or step <= 0 or base % step:
         raise ValueError(f"base resolution {base} must be a positive multiple of {step}")
@@ -87,4 +94,9 @@ def size_for_aspect(aspect: Aspect, base: int, step: int = DEFAULT_SIZE_STEP) ->
         w, h = size
         return (round(abs(math.log(w / h) - want), 9), abs(w * h - target))
 
-    return min(_candidates(base, step), key=distance)
+    widenings = round(MAX_AREA_TOLERANCE / AREA_TOLERANCE)
+    for times in range(1, widenings + 1):
+        best = min(_candidates(base, step, times * AREA_TOLERANCE), key=distance)
+        if distance(best)[0] <= round(RATIO_TOLERANCE, 9):  # rounded as distance() rounds: exactly 10 % is within
+            break
+    return best

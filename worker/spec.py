@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-SPEC_VERSION = 1
+# 2 added ``model`` (required). A version-1 spec names no model, so neither its queue nor the worker able to redraw
+# its pixels for a follow-up is known: it is refused like any unknown version (its buttons answer "Job expired").
+SPEC_VERSION = 2
 
 MAX_SEED = 2**32 - 1
 
@@ -117,11 +119,12 @@ class Parent(_Strict):
 
 
 class JobSpec(_Strict):
-    """One unit of work for a worker."""
+    """One unit of work for a worker; ``model`` is the name on the card of the model that must draw it."""
 
     version: int = SPEC_VERSION
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     kind: JobKind
+    model: str = Field(min_length=1)
     prompt: PromptFields
     seed: int = Field(ge=0, le=MAX_SEED)
     steps: int = Field(ge=1, le=200)
@@ -131,10 +134,17 @@ class JobSpec(_Strict):
     strength: Strength | None = None
     parent: Parent | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _check_version(cls, data: Any) -> Any:
+        # Before the fields: a spec of another version is refused as such, not for the fields it lacks.
+        version = data.get("version", SPEC_VERSION) if isinstance(data, dict) else SPEC_VERSION
+        if version != SPEC_VERSION:
+            raise ValueError(f"unsupported job spec version {version} (this worker speaks {SPEC_VERSION})")
+        return data
+
     @model_validator(mode="after")
     def _check_kind(self) -> JobSpec:
-        if self.version != SPEC_VERSION:
-            raise ValueError(f"unsupported job spec version {self.version} (this worker speaks {SPEC_VERSION})")
         allowed = _STRENGTHS.get(self.kind)
         if allowed is None and self.strength is not None:
             raise ValueError(f"{self.kind} jobs take no strength")
@@ -204,6 +214,16 @@ def guidance_for_stylize(stylize: int, curve: GuidanceCurve = SD_GUIDANCE) -> fl
     return curve.at(stylize)
 
 
+# An upscale doubles its source's sides (the engine's factor; the bot checks the result against the card's max_side).
+UPSCALE_FACTOR = 2
+
+
+def output_side(spec: JobSpec) -> int:
+    """The longest side of the images ``spec`` makes: an upscale doubles its source cell, which is the prompt's size."""
+    side = max(spec.prompt.width, spec.prompt.height)
+    return side * UPSCALE_FACTOR if spec.kind is JobKind.UPSCALE else side
+
+
 # --quality multiplies the configured step count.
 def steps_for_quality(base_steps: int, quality: float) -> int:
     """Denoising steps for --quality (.25, .5, 1, 2) given the configured base step count."""
@@ -224,10 +244,11 @@ def imagine_spec(
     mode: Mode,
     base_steps: int,
     *,
+    model: str,
     seed: int | None = None,
     guidance: GuidanceCurve = SD_GUIDANCE,
 ) -> JobSpec:
-    """The spec of an imagine job for a parsed prompt.
+    """The spec of an imagine job for a parsed prompt, to be drawn by ``model`` (its card's name).
 
     The seed is the prompt's ``--seed``, else ``seed``, else a random one; steps are ``base_steps`` (the model's
     default) scaled by ``--quality``; guidance follows ``--stylize`` on the model's ``guidance`` curve; the
@@ -235,6 +256,7 @@ def imagine_spec(
     """
     return JobSpec(
         kind=JobKind.IMAGINE,
+        model=model,
         prompt=fields,
         seed=_pick_seed(fields.seed, seed),
         steps=steps_for_quality(base_steps, fields.quality),
@@ -257,16 +279,22 @@ def follow_up_spec(
 ) -> JobSpec:
     """The spec of a follow-up (variation, upscale, reroll) of image ``index`` of ``parent``, for ``requester``.
 
-    It keeps the parent's prompt and guidance; steps are ``base_steps`` scaled by the prompt's ``--quality``. The
-    seed is ``seed`` when given, else the parent's for an upscale and a random one for the others. Index 0 (a
-    reroll of the whole grid) names image 1. Raises ValueError for an imagine ``kind`` (it has no parent).
+    It keeps the parent's model, prompt and guidance; steps are ``base_steps`` scaled by the prompt's
+    ``--quality``. The seed is ``seed`` when given, else the parent's for an upscale and a random one for the
+    others. Index 0 (a reroll of the whole grid) names image 1. An upscale of an upscale is drawn again from the
+    first upscale's source cell (its parent is the upscale's own parent and index), so sizes never double twice.
+    Raises ValueError for an imagine ``kind`` (it has no parent).
     """
     if kind is JobKind.IMAGINE:
         raise ValueError(f"kind {kind} is not a follow-up")
     if seed is None:
         seed = parent.seed if kind is JobKind.UPSCALE else _new_seed()
+    source = Parent(job_id=parent.id, index=max(1, index))
+    if kind is JobKind.UPSCALE and parent.kind is JobKind.UPSCALE and parent.parent is not None:
+        source = parent.parent
     return JobSpec(
         kind=kind,
+        model=parent.model,
         prompt=parent.prompt,
         seed=seed,
         steps=steps_for_quality(base_steps, parent.prompt.quality),
@@ -274,7 +302,7 @@ def follow_up_spec(
         requester=requester,
         mode=mode,
         strength=strength,
-        parent=Parent(job_id=parent.id, index=max(1, index)),
+        parent=source,
     )
 
 

@@ -31,6 +31,9 @@ from worker.spec import JobSpec, JobSpecError, Requester
 from worker.store import ResultStore, open_store
 
 if TYPE_CHECKING:
+    from rq.job import Job
+
+    from worker.cards import ModelCard
     from worker.settings import QueueSettings
 
 log = logging.getLogger(__name__)
@@ -40,9 +43,10 @@ INTERNAL_ERROR = "Something went wrong while making your images. Please try agai
 
 @dataclass
 class Runtime:
-    """What jobs in this process share: the loaded engine and the Redis-side helpers."""
+    """What jobs in this process share: the loaded engine, its card, and the Redis-side helpers."""
 
     engine: EngineProtocol
+    card: ModelCard
     settings: QueueSettings
     connection: redis.Redis
     store: ResultStore
@@ -55,6 +59,7 @@ class Runtime:
         limits = Limits(settings.concurrent_limit, settings.queued_limit, settings.queue_cap, settings.slot_ttl_s)
         return cls(
             engine=engine,
+            card=engine.card(),
             settings=settings,
             connection=connection,
             store=open_store(settings, connection),
@@ -139,18 +144,29 @@ def run_job(spec_json: str) -> dict[str, Any]:
         log.info("job %s: already finished by an earlier run, nothing to do", spec.id)
         metrics.JOBS.labels(spec.kind, "duplicate").inc()
         return {"status": "duplicate"}
+    if spec.model != rt.card.name:  # a safety net: the bot routes by model, so only a stray job gets here
+        log.warning("job %s: for model %s, but this worker runs %s", spec.id, spec.model, rt.card.name)
+        return _fail(rt, spec, ErrorCode.UNSUPPORTED, f"This worker runs model {rt.card.name}, not {spec.model}.")
     cancel = CancelCheck(rt.connection, spec.id)
     if cancel():
         return _finish(rt, spec, EventType.CANCELLED, {"reason": "cancelled"})
 
     job = get_current_job()
-    attempt = 1 + (rt.settings.max_retries - job.retries_left if job and job.retries_left is not None else 0)
+    attempt = attempt_number(job, rt.settings.max_retries)
     data = {"attempt": attempt, "worker": job.worker_name if job else None}
     rt.events.emit(make_event(EventType.STARTED, spec.id, spec.requester, data))
     log.info("job %s: started (%s, attempt %d)", spec.id, spec.kind, attempt)
     started = time.monotonic()
     with metrics.JOBS_RUNNING.track_inprogress(), metrics.JOB_SECONDS.labels(spec.kind).time():
         return _generate(rt, spec, cancel, started)
+
+
+def attempt_number(job: Job | None, max_retries: int) -> int:
+    """Which run of its job this is, 1 for the first: RQ sets ``retries_left`` to ``max_retries`` when the job is
+    queued, and ``Job.retry()`` takes one off before each rerun."""
+    if job is None or job.retries_left is None:
+        return 1
+    return 1 + max_retries - job.retries_left
 
 
 def _generate(rt: Runtime, spec: JobSpec, cancel: CancelCheck, started: float) -> dict[str, Any]:

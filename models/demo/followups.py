@@ -67,7 +67,7 @@ def psnr(a: Image.Image, b: Image.Image) -> float:
 
 def _spec(prompt: str, seed: int) -> JobSpec:
     fields = PromptFields(prompts=[WeightedPrompt(text=prompt)], width=128, height=128)
-    return imagine_spec(fields, REQUESTER, Mode.FAST, STEPS, seed=seed)
+    return imagine_spec(fields, REQUESTER, Mode.FAST, STEPS, model="demo", seed=seed)
 
 
 def _follow_up(parent: JobSpec, kind: JobKind, strength: Strength, seed: int) -> JobSpec:

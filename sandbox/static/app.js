@@ -443,8 +443,15 @@ function markdownInto(node, text) {
   const names = snapshot ? snapshot.names : {};
   const channels = snapshot ? Object.fromEntries(snapshot.channels.map((c) => [c.id, c.name])) : {};
   let html = text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  // A backslash escapes markdown punctuation, as in Discord (the bot escapes prompts): keep the character, drop
+  // the backslash, and hide it from the rules below. Escaped backticks go first, so they open no code span;
+  // inside code spans (taken out next) other backslashes stay as typed.
+  const escaped = [];
+  const keep = (_, ch) => `\u0001${escaped.push(ch) - 1}\u0001`;
+  html = html.replace(/\\(`)/g, keep);
   const code = [];
   html = html.replace(/`([^`]+)`/g, (_, inner) => `\u0000${code.push(inner) - 1}\u0000`);
+  html = html.replace(/\\(&amp;|&lt;|&gt;|&quot;|&#39;|[\\*_~|#\-\[\]()])/g, keep);
   html = html
     .replace(/&lt;@!?(\d+)&gt;/g, (_, id) => `<span class="mention">@${names[id] || "unknown-user"}</span>`)
     .replace(/&lt;#(\d+)&gt;/g, (_, id) => `<span class="mention">#${channels[id] || "unknown"}</span>`)
@@ -455,6 +462,7 @@ function markdownInto(node, text) {
     .replace(/(https?:\/\/[^\s<]+)/g, '<a href="$1" target="_blank" rel="noopener">$1</a>')
     .replace(/\n/g, "<br>");
   html = html.replace(/\u0000(\d+)\u0000/g, (_, i) => `<code>${code[Number(i)]}</code>`);
+  html = html.replace(/\u0001(\d+)\u0001/g, (_, i) => escaped[Number(i)]);
   node.innerHTML = html;
   return node;
 }

@@ -9,10 +9,12 @@ import redis
 
 from bot.blocking import BlockingExecutor
 from bot.jobs import JobRecords
+from bot.pending import PendingJobs
 from bot.result_images import ResultImages
 from bot.services import BotServices
 from bot.submit import Submitter
 from bot.user_settings import UserSettingsStore
+from tests.bot.fleet import SD1, publish
 from tests.bot.stand_ins import Outbox
 from worker.embedded_redis import EmbeddedRedis
 from worker.queue import JobQueue
@@ -38,20 +40,25 @@ def queue_settings(redis_server: EmbeddedRedis) -> Iterator[QueueSettings]:
 
 @pytest.fixture
 def services(queue_settings: QueueSettings) -> Iterator[BotServices]:
-    """The bot's services on the test Redis, with the stand-in outbox. Use them within one ``asyncio.run``."""
+    """The bot's services on the test Redis, with the stand-in outbox, and model sd1 online (tests.bot.fleet).
+    Use them within one ``asyncio.run``."""
     connection = queue_settings.redis_async()
     queue = JobQueue.from_settings(queue_settings)
     blocking = BlockingExecutor(threads=2)
     records = JobRecords(connection)
-    yield BotServices(
+    pending = PendingJobs(connection)
+    services = BotServices(
         redis=connection,
         queue=queue,
         blocking=blocking,
         records=records,
+        pending=pending,
         user_prefs=UserSettingsStore(connection),
-        submitter=Submitter(queue, records, connection, blocking),
+        submitter=Submitter(queue, records, pending, connection, blocking),
         outbox=Outbox(),  # type: ignore[arg-type]  # records posts instead of calling Discord
         images=ResultImages(open_store(queue_settings, queue.connection), blocking),
     )
+    publish(services, SD1)
+    yield services
     blocking.close()
     queue.connection.close()

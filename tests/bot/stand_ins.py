@@ -2,6 +2,7 @@
 
 They have only what the handlers touch. Everything the bot shows is kept as a ``Shown`` (how it went out: the
 response, a follow-up, an edit of the pressed message, an outbox post; its content and keyword arguments).
+``refuse`` on a response, follow-up or outbox makes that many of its next sends fail as Discord's 400 would.
 """
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ from typing import Any
 
 import discord
 
-from bot.jobs import JobRecord
+from bot.jobs import CancelReply, JobRecord
 
 _ids = itertools.count(1000)
+
+
+def refused() -> discord.HTTPException:
+    """Discord refusing a message body."""
+    return discord.HTTPException(SimpleNamespace(status=400, reason="Bad Request"), {"code": 50035, "message": "no"})
 
 
 @dataclass
@@ -53,12 +59,16 @@ class _Response:
     def __init__(self, shown: list[Shown]) -> None:
         self._shown = shown
         self._done = False
+        self.refuse = 0
 
     def is_done(self) -> bool:
         return self._done
 
     def _answer(self, how: str, content: str | None, kwargs: dict[str, Any]) -> Shown:
         assert not self._done, "an interaction is answered once"
+        if self.refuse:
+            self.refuse -= 1
+            raise refused()
         self._done = True
         self._shown.append(Shown(how, content, kwargs, next(_ids)))
         return self._shown[-1]
@@ -76,8 +86,12 @@ class _Response:
 class _Followup:
     def __init__(self, shown: list[Shown]) -> None:
         self._shown = shown
+        self.refuse = 0
 
     async def send(self, content: str | None = None, **kwargs: Any) -> Any:
+        if self.refuse:
+            self.refuse -= 1
+            raise refused()
         self._shown.append(Shown("followup", content, kwargs, next(_ids)))
         return SimpleNamespace(id=self._shown[-1].id)
 
@@ -85,9 +99,10 @@ class _Followup:
 class Message:
     """The message whose button was pressed: its id, its buttons, and whether it was deleted."""
 
-    def __init__(self, view: discord.ui.View | None = None) -> None:
+    def __init__(self, view: discord.ui.View | None = None, extra_rows: list[dict[str, Any]] | None = None) -> None:
         self.id = next(_ids)
-        self.components = [discord.ActionRow(row) for row in view.to_components()] if view is not None else []
+        rows = (view.to_components() if view is not None else []) + (extra_rows or [])
+        self.components = [discord.ActionRow(row) for row in rows]
         self.deleted = False
 
     async def delete(self) -> None:
@@ -127,13 +142,19 @@ class Interaction:
 
 
 class Outbox:
-    """The bot's channel API: posts are recorded (shared with the interaction's ``shown``), deletions kept."""
+    """The bot's channel API: posts are recorded (shared with the interaction's ``shown``), deletions and edited
+    replies kept."""
 
     def __init__(self) -> None:
         self.posts: list[Shown] = []
         self.deleted: list[int] = []
+        self.replies: list[tuple[CancelReply, str]] = []
+        self.refuse = 0
 
     async def send(self, record: JobRecord, *, interaction: Any = None, **kwargs: Any) -> Any:
+        if self.refuse:
+            self.refuse -= 1
+            raise refused()
         self.posts.append(Shown("outbox", kwargs.pop("content", None), kwargs, next(_ids)))
         if interaction is not None:
             interaction.shown.append(self.posts[-1])
@@ -144,3 +165,9 @@ class Outbox:
 
     async def edit(self, record: JobRecord, message_id: int, **kwargs: Any) -> None:
         pass
+
+    async def edit_reply(self, reply: CancelReply, content: str) -> None:
+        self.replies.append((reply, content))
+
+    async def user_name(self, user_id: int) -> str:
+        return f"user{user_id}"

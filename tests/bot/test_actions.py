@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
 
 from bot import custom_ids, keys, views
 from bot.actions import ButtonActions
 from bot.custom_ids import Action, ButtonId
-from bot.jobs import JobRecord
+from bot.jobs import CancelReply, JobRecord
 from bot.prompt import ParserOptions, parse_prompt
 from bot.services import BotServices
 from bot.user_settings import UserSettings
+from tests.bot.fleet import DEMO, SD1, chooser, publish
 from tests.bot.stand_ins import Interaction, Message, Shown
+from worker import keys as worker_keys
+from worker.cards import Capabilities, ModelCard
 from worker.events import EventType, make_event
 from worker.queue import JobState
 from worker.spec import JobKind, JobSpec, Mode, Parent, Requester, Strength, follow_up_spec, imagine_spec
@@ -30,13 +36,13 @@ def _actions(services: BotServices) -> ButtonActions:
         user_prefs=services.user_prefs,
         submitter=services.submitter,
         outbox=services.outbox,
-        steps=20,
+        models=chooser(services),
     )
 
 
 def _parent(services: BotServices) -> JobSpec:
     """Alice's queued /imagine job "a red fox" (seed 7), with its record."""
-    spec = imagine_spec(parse_prompt("a red fox --seed 7", ParserOptions())[0], ALICE, Mode.FAST, 20)
+    spec = imagine_spec(parse_prompt("a red fox --seed 7", ParserOptions())[0], ALICE, Mode.FAST, 20, model="sd1")
     services.queue.enqueue(spec)
     services.queue.connection.set(keys.record(spec.id), JobRecord.for_spec(spec).model_dump_json())
     return spec
@@ -88,7 +94,7 @@ def test_upscale_by_anyone(services: BotServices) -> None:
         7,
     )
     assert spec.requester == Requester(user_id=2, channel_id=10, guild_id=20)
-    assert services.queue.queues[Mode.FAST].job_ids == [parent.id, spec.id]
+    assert services.queue.rq_queue("sd1", Mode.FAST).job_ids == [parent.id, spec.id]
     record = records[0]
     assert record is not None and (record.index, record.reply_to, record.message_id) == (
         2,
@@ -119,7 +125,7 @@ def test_vary_and_reroll_follow_the_presser(services: BotServices) -> None:
         parent.prompt,
         Parent(job_id=parent.id, index=1),
     )
-    assert services.queue.queues[Mode.RELAX].job_ids == [variation.id, rerolled.id]
+    assert services.queue.rq_queue("sd1", Mode.RELAX).job_ids == [variation.id, rerolled.id]
 
 
 def test_press_on_an_expired_job(services: BotServices) -> None:
@@ -131,7 +137,7 @@ def test_press_on_an_expired_job(services: BotServices) -> None:
 
     _run(services, scenario)
     assert [(s.how, s.title, s.ephemeral) for s in interaction.shown] == [("response", "Job expired", True)]
-    assert services.queue.queues[Mode.FAST].job_ids == []
+    assert services.queue.rq_queue("sd1", Mode.FAST).job_ids == []
 
 
 def test_grid_button_on_an_upscale_is_refused(services: BotServices) -> None:
@@ -139,7 +145,7 @@ def test_grid_button_on_an_upscale_is_refused(services: BotServices) -> None:
     grid = _parent(services)
     upscale = follow_up_spec(grid, JobKind.UPSCALE, Strength.SUBTLE, 2, ALICE, Mode.FAST, 20)
     services.queue.enqueue(upscale)
-    before = list(services.queue.queues[Mode.FAST].job_ids)
+    before = list(services.queue.rq_queue("sd1", Mode.FAST).job_ids)
     interaction, button = _press(Action.UPSCALE, upscale.id, 4, user_id=2)
 
     async def scenario(actions: ButtonActions) -> None:
@@ -147,7 +153,7 @@ def test_grid_button_on_an_upscale_is_refused(services: BotServices) -> None:
 
     _run(services, scenario)
     assert [(s.how, s.title, s.ephemeral) for s in interaction.shown] == [("response", "Invalid button", True)]
-    assert services.queue.queues[Mode.FAST].job_ids == before
+    assert services.queue.rq_queue("sd1", Mode.FAST).job_ids == before
 
 
 def test_cancel_is_the_owners(services: BotServices) -> None:
@@ -179,8 +185,52 @@ def test_cancel_a_queued_job(services: BotServices) -> None:
         await actions.press(interaction, button)
 
     _run(services, scenario)
-    assert [(s.how, s.content, s.ephemeral) for s in interaction.shown] == [("response", "Cancelling the job…", True)]
+    assert [(s.how, s.content, s.ephemeral) for s in interaction.shown] == [("response", "Cancelled.", True)]
     assert services.queue.position(parent.id).state is JobState.CANCELLED
+
+
+def _started(services: BotServices, job_id: str) -> None:
+    """A worker has taken the job (RQ's status), so a cancel only asks it to stop."""
+    Job.fetch(job_id, connection=services.queue.connection, serializer=JSONSerializer).set_status(JobStatus.STARTED)
+
+
+def test_cancel_a_running_job_leaves_its_answer_to_edit(services: BotServices) -> None:
+    """❌ on a running job answers "Cancelling the job…" and keeps the press's token to edit that answer later."""
+    parent = _parent(services)
+    _started(services, parent.id)
+    interaction, button = _press(Action.CANCEL, parent.id, 0, user_id=1)
+    replies: list[CancelReply | None] = []
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, button)
+        replies.append(await services.records.take_cancel_reply(parent.id))
+
+    _run(services, scenario)
+    answer = interaction.shown[0]
+    assert (answer.how, answer.content, answer.ephemeral) == ("response", "Cancelling the job…", True)
+    assert replies == [CancelReply(application_id=555, token="interaction-token", message_id=answer.id)]
+    assert services.outbox.replies == []  # type: ignore[attr-defined]  # the stand-in records edited replies
+
+
+def test_a_job_that_ends_while_the_press_is_answered_is_told_at_once(services: BotServices) -> None:
+    """If the job's end came before the reply was saved (delivery found nothing to edit), the press edits it."""
+    parent = _parent(services)
+    _started(services, parent.id)
+    interaction, button = _press(Action.CANCEL, parent.id, 0, user_id=1)
+    answer = interaction.response.send_message
+
+    async def worker_stops_meanwhile(content: str | None = None, **kwargs: Any) -> Any:
+        services.queue.events.finish(make_event(EventType.CANCELLED, parent.id, ALICE, {"reason": "cancelled"}))
+        return await answer(content, **kwargs)
+
+    interaction.response.send_message = worker_stops_meanwhile  # type: ignore[method-assign]
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, button)
+
+    _run(services, scenario)
+    edited = services.outbox.replies  # type: ignore[attr-defined]  # the stand-in records edited replies
+    assert [(reply.message_id, text) for reply, text in edited] == [(interaction.shown[0].id, "Cancelled.")]
 
 
 def test_cancel_a_finished_job_deletes_its_message(services: BotServices) -> None:
@@ -195,3 +245,124 @@ def test_cancel_a_finished_job_deletes_its_message(services: BotServices) -> Non
     _run(services, scenario)
     assert [s.how for s in interaction.shown] == ["defer"]
     assert interaction.message is not None and interaction.message.deleted
+
+
+def test_upscale_of_an_upscale_is_drawn_again_from_the_grid_cell(services: BotServices) -> None:
+    """Upscale (Creative) on U3's upscale names grid cell 3 as its source, so the image is 2× the cell, not 4×."""
+    grid = _parent(services)
+    upscaled = follow_up_spec(grid, JobKind.UPSCALE, Strength.SUBTLE, 3, ALICE, Mode.FAST, 20)
+    services.queue.enqueue(upscaled)
+    services.queue.connection.set(keys.record(upscaled.id), JobRecord.for_spec(upscaled, index=3).model_dump_json())
+    interaction, button = _press(Action.UPSCALE_CREATIVE, upscaled.id, 1, user_id=1)
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, button)
+
+    _run(services, scenario)
+    followup = interaction.shown[-1]
+    assert followup.content == "Upscaling image #3 with **a red fox** - <@1> (Waiting to start)"
+    again = _new_job(services, followup)
+    assert (again.kind, again.strength, again.parent, again.seed) == (
+        JobKind.UPSCALE,
+        Strength.CREATIVE,
+        Parent(job_id=grid.id, index=3),
+        7,
+    )
+    assert (again.model, again.prompt.width) == ("sd1", 512)
+
+
+def test_follow_ups_go_to_the_parents_model(services: BotServices) -> None:
+    """A variation of a demo grid is drawn by demo, with demo's steps, even when the presser's default is sd1."""
+    publish(services, DEMO)
+    grid = imagine_spec(
+        parse_prompt("a red sun", ParserOptions(base=128, size_step=32))[0], ALICE, Mode.FAST, 8, model="demo"
+    )
+    services.queue.enqueue(grid)
+    interaction, button = _press(Action.VARY, grid.id, 2, user_id=2)
+
+    async def scenario(actions: ButtonActions) -> None:
+        await services.user_prefs.save(2, UserSettings(model="sd1"))
+        await actions.press(interaction, button)
+
+    _run(services, scenario)
+    variation = _new_job(services, interaction.shown[-1])
+    assert (variation.model, variation.steps, variation.prompt.width) == ("demo", DEMO.default_steps, 128)
+    assert services.queue.rq_queue("demo", Mode.FAST).job_ids == [grid.id, variation.id]
+
+
+def test_follow_up_of_an_offline_model_is_refused(services: BotServices) -> None:
+    """A button on a job whose model no worker runs any more is answered Model offline, and nothing is queued."""
+    grid = _parent(services)
+    services.queue.connection.delete(worker_keys.FLEET)
+    publish(services, DEMO)
+    interaction, button = _press(Action.UPSCALE, grid.id, 1, user_id=2)
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, button)
+
+    _run(services, scenario)
+    [answer] = interaction.shown
+    assert (answer.how, answer.title, answer.ephemeral) == ("response", "Model offline", True)
+    assert answer.embed is not None and "This button asks for model `sd1`" in (answer.embed.description or "")
+    assert services.queue.rq_queue("sd1", Mode.FAST).job_ids == [grid.id]
+
+
+def test_follow_ups_the_model_cannot_make_are_refused(services: BotServices) -> None:
+    """No img2img on the card: V is refused; with img2img but a small max_side, U is refused as too large."""
+    grid = _parent(services)
+    vary, vary_button = _press(Action.VARY, grid.id, 1, user_id=2)
+    upscale, upscale_button = _press(Action.UPSCALE, grid.id, 1, user_id=2)
+
+    def only(card: ModelCard) -> None:
+        services.queue.connection.delete(worker_keys.FLEET)
+        publish(services, card)
+
+    async def scenario(actions: ButtonActions) -> None:
+        only(SD1.model_copy(update={"capabilities": Capabilities(img2img=False)}))
+        await actions.press(vary, vary_button)
+        only(SD1.model_copy(update={"max_side": 768}))
+        await actions.press(upscale, upscale_button)
+
+    _run(services, scenario)
+    assert [(s.title, s.ephemeral) for s in vary.shown] == [("Not supported by this model", True)]
+    assert [(s.title, s.ephemeral) for s in upscale.shown] == [("Image too large", True)]
+    assert upscale.shown[0].embed is not None and "1024 px on a side" in (upscale.shown[0].embed.description or "")
+    assert services.queue.rq_queue("sd1", Mode.FAST).job_ids == [grid.id]
+
+
+def test_a_follow_up_whose_message_is_refused_is_withdrawn(services: BotServices) -> None:
+    """U1 whose job message Discord refuses: the upscale is cancelled (slot freed, never posted), the user told once."""
+    parent = _parent(services)
+    interaction, button = _press(Action.UPSCALE, parent.id, 1, user_id=2)
+    interaction.followup.refuse = 1
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, button)
+
+    _run(services, scenario)
+    edit, told = interaction.shown
+    assert edit.how == "edit" and (told.how, told.ephemeral, told.title) == ("followup", True, "Internal error")
+    assert services.queue.rq_queue("sd1", Mode.FAST).job_ids == [parent.id]
+    assert services.queue.admission.in_flight(2) == 0
+
+
+def test_a_foreign_button_on_the_pressed_message_is_kept(services: BotServices) -> None:
+    """U1 on a message that also carries another app's button and a link: the job is made, both are kept as they
+    were, and only U1 turns blue."""
+    parent = _parent(services)
+    foreign = {"type": 2, "style": 2, "label": "Help", "custom_id": "helpdesk:open"}
+    link = {"type": 2, "style": 5, "label": "Docs", "url": "https://example.com/docs"}
+    message = Message(views.grid_view(parent.id), extra_rows=[{"type": 1, "components": [foreign, link]}])
+    interaction = Interaction(2, message=message, kind=discord.InteractionType.component)
+
+    async def scenario(actions: ButtonActions) -> None:
+        await actions.press(interaction, ButtonId(Action.UPSCALE, parent.id, 1))
+
+    _run(services, scenario)
+    edit, followup = interaction.shown
+    items = edit.kwargs["view"].children
+    kept = [(i.custom_id, i.url, i.label) for i in items[-2:]]
+    assert kept == [("helpdesk:open", None, "Help"), (None, "https://example.com/docs", "Docs")]
+    blue = [i.custom_id for i in items if getattr(i, "item", i).style is discord.ButtonStyle.primary]
+    assert blue == [custom_ids.encode(Action.UPSCALE, parent.id, 1)]
+    assert followup.content == "Upscaling image #1 with **a red fox** - <@2> (Waiting to start)"

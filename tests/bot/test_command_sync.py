@@ -11,7 +11,6 @@ from discord import app_commands
 from bot.command_sync import sync_commands, tree_hash
 from bot.commands import Commands
 from bot.moderation import BannedWords
-from bot.prompt import ParserOptions
 
 
 class _Redis:
@@ -44,9 +43,8 @@ def _tree() -> _Tree:
         submitter=unused,
         outbox=unused,
         info=unused,
-        parser_options=ParserOptions(),
+        models=unused,
         banned=BannedWords([]),
-        steps=20,
     ).register(tree)
     return tree
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from bot import custom_ids, keys
 from bot.commands import Commands
 from bot.info import Info
 from bot.moderation import BannedWords
-from bot.prompt import ParserOptions
 from bot.services import BotServices
+from bot.settings_view import settings_embed
 from bot.user_settings import UserSettings
+from tests.bot.fleet import chooser
 from tests.bot.stand_ins import Interaction, Shown
 from worker.spec import JobKind, Mode, Requester
 
@@ -23,16 +26,15 @@ def _commands(services: BotServices) -> Commands:
         records=services.records,
         user_prefs=services.user_prefs,
         blocking=services.blocking,
-        model="demo",
+        models=chooser(services),
     )
     return Commands(
         user_prefs=services.user_prefs,
         submitter=services.submitter,
         outbox=services.outbox,
         info=info,
-        parser_options=ParserOptions(),
+        models=chooser(services),
         banned=BannedWords(["dragon"]),
-        steps=20,
     )
 
 
@@ -45,7 +47,7 @@ def _job_id(shown: Shown) -> str:
 
 
 def _queued(services: BotServices, mode: Mode = Mode.FAST) -> list[str]:
-    return services.queue.queues[mode].job_ids
+    return services.queue.rq_queue("sd1", mode).job_ids
 
 
 def test_imagine_answers_waiting_and_enqueues(services: BotServices) -> None:
@@ -143,7 +145,7 @@ def test_limits_hold_back_then_refuse(services: BotServices) -> None:
 
     _run(services, scenario)
     assert [s.title for s in first.shown] == [None, None, "Job queued", "Job queued"]
-    assert all("Position in your queue" in (s.embed.description or "") for s in first.shown[2:] if s.embed)
+    assert all("in your line." in (s.embed.description or "") for s in first.shown[2:] if s.embed)
     assert [(s.how, s.title, s.ephemeral) for s in second.shown] == [("response", "Queue full", True)]
 
 
@@ -160,9 +162,24 @@ def test_settings_saves_the_suffix(services: BotServices) -> None:
 
     _run(services, scenario)
     assert [prefs.suffix for prefs in saved] == ["--ar 2:3", ""]
-    panel = saving.shown[0]  # the suffix is shown markdown-escaped: "--ar 2:3" once rendered
+    panel = saving.shown[0]  # the suffix is shown as typed, in a code span (no markdown escapes to show)
     assert (panel.how, panel.title, panel.ephemeral) == ("response", "Your settings", True)
-    assert panel.embed is not None and {f.name: f.value for f in panel.embed.fields}["Suffix"] == r"\--ar 2:3"
+    assert panel.embed is not None and {f.name: f.value for f in panel.embed.fields}["Suffix"] == "`--ar 2:3`"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "shown"),
+    [
+        ("--ar 16:9 --s 250", "`--ar 16:9 --s 250`"),
+        ("under_score *star* ~~x~~", "`under_score *star* ~~x~~`"),
+        ("a `quoted` word", "``a `quoted` word``"),
+        ("`x`", "`` `x` ``"),
+    ],
+)
+def test_the_suffix_is_shown_as_typed(suffix: str, shown: str) -> None:
+    """The panel shows the suffix in inline code, which Discord renders literally: no backslashes to see."""
+    fields = {f.name: f.value for f in settings_embed(UserSettings(suffix=suffix)).fields}
+    assert fields["Suffix"] == shown
 
 
 def test_info_is_deferred_then_shown(services: BotServices) -> None:
@@ -177,3 +194,53 @@ def test_info_is_deferred_then_shown(services: BotServices) -> None:
     assert [(s.how, s.kwargs) for s in info.shown[:1]] == [("defer", {"ephemeral": True, "thinking": True})]
     assert (info.shown[1].how, info.shown[1].title, info.shown[1].ephemeral) == ("followup", "Your info", True)
     assert info.shown[1].embed is not None and info.shown[1].embed.fields[-1].name == "Jobs (1)"
+
+
+def _withdrawn(services: BotServices, job_id: str) -> bool:
+    """The job was taken back: cancelled before running, its slot free, its result never to be posted."""
+    outcome = services.queue.events.outcome(job_id)
+    return (
+        outcome is not None
+        and outcome["status"] == "cancelled"
+        and services.queue.connection.get(keys.delivered(job_id)) == b"withdrawn"
+        and job_id not in _queued(services)
+    )
+
+
+def test_an_answer_discord_refuses_withdraws_the_job(services: BotServices) -> None:
+    """The "Waiting to start" answer refused (a 400): the job is withdrawn and the user told once, ephemerally."""
+    interaction = Interaction(user_id=1)
+    interaction.response.refuse = 1
+
+    async def scenario(commands: Commands) -> None:
+        await commands.imagine(interaction, "a refused fox")
+
+    _run(services, scenario)
+    [answer] = interaction.shown
+    assert (answer.how, answer.title, answer.ephemeral) == ("response", "Internal error", True)
+    assert "could not be shown, so it was cancelled" in (answer.embed.description or "")
+    [job_id] = [k.decode().rsplit(":", 1)[1] for k in services.queue.connection.keys(keys.record("*"))]
+    assert _withdrawn(services, job_id)
+    assert services.queue.admission.in_flight(1) == 0
+
+
+def test_a_later_message_refused_withdraws_only_the_unshown_jobs(services: BotServices) -> None:
+    """{red, blue}: the first job's message is shown, the second's refused: only the second is withdrawn, and the
+    user is told in a follow-up (never an Internal error for the job they have)."""
+    interaction = Interaction(user_id=1)
+    services.outbox.refuse = 1  # type: ignore[attr-defined]  # the stand-in outbox
+
+    async def scenario(commands: Commands) -> None:
+        await commands.imagine(interaction, "a {red, blue} fox")
+
+    _run(services, scenario)
+    shown, told = interaction.shown
+    assert (shown.how, shown.content) == ("response", "**a red fox** - <@1> (Waiting to start)")
+    assert (told.how, told.ephemeral, told.title) == ("followup", True, "Internal error")
+    kept = _job_id(shown)
+    [other] = [
+        k.decode().rsplit(":", 1)[1]
+        for k in services.queue.connection.keys(keys.record("*"))
+        if not k.decode().endswith(kept)
+    ]
+    assert _queued(services) == [kept] and _withdrawn(services, other)

@@ -14,7 +14,7 @@ BOB = Requester(user_id=2, channel_id=10, guild_id=20)
 
 
 def _parent(text: str = "a red fox --seed 7 --relax") -> JobSpec:
-    return imagine_spec(parse_prompt(text, ParserOptions())[0], ALICE, Mode.FAST, 20)
+    return imagine_spec(parse_prompt(text, ParserOptions())[0], ALICE, Mode.FAST, 20, model="sd1")
 
 
 @pytest.mark.parametrize(

@@ -82,9 +82,9 @@ def test_error_embeds() -> None:
     """Error embeds carry their Midjourney titles, hints and job ids."""
     assert messages.invalid_parameter("Unrecognized parameter(s): --zz", "hint!").title == "Invalid parameter"
     assert messages.invalid_parameter("m", "h").fields[0].value == "h"
-    assert messages.invalid_parameter("m", None).fields[0].value == messages.PROMPT_HINT
+    assert messages.invalid_parameter("m", None).fields == []
     assert messages.internal_error("abc").footer.text == "Job abc"
     assert messages.banned_prompt("gore").title == "Banned prompt detected"
     assert messages.queue_full("full").title == "Queue full"
-    assert "Position in your queue: 2" in messages.job_queued(1).description
+    assert "It is 2nd in your line." in messages.job_queued(1).description
     assert messages.job_expired().title == "Job expired"

@@ -28,7 +28,7 @@ def scrape() -> Samples:
     """Every sample on the bot's endpoint (started once for this module), keyed by name and labels."""
     if not getattr(scrape, "started", False):
         assert metrics.serve_metrics("127.0.0.1", PORT)
-        scrape.started = True  # type: ignore[attr-defined]
+        scrape.started = True  # type: ignore[attr-defined]  # marks the stand-in server
     with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=5) as response:
         text = response.read().decode()
     return {
@@ -73,9 +73,9 @@ def test_commands_counted_by_name_and_outcome(monkeypatch) -> None:
     monkeypatch.setattr(client, "answer_error", answer_error)
     command = SimpleNamespace(name="info")
     before = scrape()
-    asyncio.run(bot.on_app_command_completion(SimpleNamespace(), command))  # type: ignore[arg-type]
+    asyncio.run(bot.on_app_command_completion(SimpleNamespace(), command))  # type: ignore[arg-type]  # a stand-in interaction
     failed = SimpleNamespace(command=command)
-    asyncio.run(bot._on_command_error(failed, app_commands.AppCommandError("boom")))  # type: ignore[arg-type]
+    asyncio.run(bot._on_command_error(failed, app_commands.AppCommandError("boom")))  # type: ignore[arg-type]  # a stand-in interaction
     after = scrape()
     assert delta(before, after, "imagine_bot_interactions_total", type="command", name="info", outcome="ok") == 1
     assert delta(before, after, "imagine_bot_interactions_total", type="command", name="info", outcome="error") == 1

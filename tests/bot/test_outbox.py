@@ -44,10 +44,10 @@ class _Client:
 
 def _outbox() -> tuple[Outbox, _Sink, _Client]:
     client = _Client()
-    outbox = Outbox(client)  # type: ignore[arg-type]
+    outbox = Outbox(client)  # type: ignore[arg-type]  # a stand-in client
     webhook = _Sink()
-    outbox._channel = lambda record: _Sink(fail=True)  # type: ignore[method-assign]
-    outbox._webhook = lambda record: webhook if record.live_token() else None  # type: ignore[method-assign]
+    outbox._channel = lambda record: _Sink(fail=True)  # type: ignore[method-assign]  # stubs the channel lookup
+    outbox._webhook = lambda record: webhook if record.live_token() else None  # type: ignore[method-assign]  # stubs the webhook lookup
     return outbox, webhook, client
 
 
@@ -67,9 +67,10 @@ def _record(token_expires_in: float) -> JobRecord:
 def test_falls_back_to_live_interaction() -> None:
     """Forbidden in the channel: the result goes through the interaction's webhook while the token lives."""
     outbox, webhook, client = _outbox()
-    message = asyncio.run(outbox.send(_record(600), content="hi", reference=object()))
+    message = asyncio.run(outbox.send(_record(600), content="hi", reference=object(), nonce="n"))
     assert message.id == 99
-    assert webhook.sent and "reference" not in webhook.sent[0] and webhook.sent[0]["wait"] is True
+    assert webhook.sent and webhook.sent[0]["wait"] is True
+    assert "reference" not in webhook.sent[0] and "nonce" not in webhook.sent[0]  # webhooks take neither
     assert not client.user.sent
 
 
@@ -80,3 +81,44 @@ def test_tells_user_when_nothing_works() -> None:
         asyncio.run(outbox.send(_record(-1), content="hi"))
     assert not webhook.sent
     assert "can't post in <#2>" in client.user.sent[0]["args"][0]
+
+
+class _History:
+    """A channel whose history is the given messages (oldest first), recording how it was asked."""
+
+    def __init__(self, messages: list[Any]) -> None:
+        self.messages = messages
+        self.asked: dict[str, Any] = {}
+
+    async def history(self, *, limit: int, after: Any = None) -> Any:
+        self.asked = {"limit": limit, "after": after}
+        for message in self.messages:
+            yield message
+
+
+def _message(message_id: int, author: int, *custom_ids: str) -> Any:
+    row = SimpleNamespace(children=[SimpleNamespace(custom_id=c) for c in custom_ids])
+    return SimpleNamespace(id=message_id, author=SimpleNamespace(id=author), components=[row])
+
+
+def test_searches_tell_progress_from_result_messages() -> None:
+    """find_job_message finds the job's progress message (only ❌), find_result_message its result (U/V buttons),
+    each only among the bot's own messages and from a minute before the first try."""
+    bot = 5
+    client = SimpleNamespace(user=SimpleNamespace(id=bot))
+    outbox = Outbox(client)  # type: ignore[arg-type]  # a stand-in client
+    channel = _History(
+        [
+            _message(1, 6, f"im:u:{JOB}:1"),  # another author's copy
+            _message(2, bot, f"im:x:{JOB}:0"),  # the progress message
+            _message(3, bot, f"im:u:{'f' * 32}:1", f"im:x:{'f' * 32}:0"),  # another job's result
+            _message(4, bot, "other:button", f"im:u:{JOB}:1", f"im:x:{JOB}:0"),  # the result
+        ]
+    )
+    outbox._channel = lambda record: channel  # type: ignore[method-assign, assignment, return-value]  # stubs the channel lookup
+    record = _record(600)
+    assert asyncio.run(outbox.find_job_message(record)) == 2
+    tried = time.time()
+    assert asyncio.run(outbox.find_result_message(record, since=tried)) == 4
+    start = discord.utils.snowflake_time(channel.asked["after"].id).timestamp()
+    assert tried - 61 < start < tried - 59

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from bot import messages
+from bot.flags import PARAMETER_HINT
 from bot.prompt import ParserOptions, parse_prompt
 from tests.bot.prompt_helpers import ALIASES, error, one
 from worker.spec import PromptFields
@@ -110,6 +112,29 @@ def test_image_prompts_are_refused(text: str) -> None:
     err = error(text)
     assert err.title == "Image prompts not supported"
     assert "not supported yet" in err.message
+
+
+@pytest.mark.parametrize(
+    "text", ["a cat --zz", "a cat --ar 3", "a cat --seed", "a cat --s 1 --stylize 2", "a cat --fast --relax"]
+)
+def test_parameter_errors_say_where_parameters_go(text: str) -> None:
+    """Every parameter error (unknown, invalid, missing, repeated, conflicting) carries the parameter hint."""
+    assert error(text).hint == PARAMETER_HINT
+
+
+@pytest.mark.parametrize(
+    "text", ["https://x.test/cat.png a cat", "a {cat", "--tile", "hot:: dog::-1", "a cat::99999", "{a,b,c} {d,e} " * 3]
+)
+def test_other_errors_carry_no_parameter_hint(text: str) -> None:
+    """An image link, braces, an empty prompt, weights or too many permutations are not told about parameters."""
+    assert error(text, ParserOptions(max_permutations=10)).hint != PARAMETER_HINT
+
+
+def test_an_image_link_refusal_has_no_hint() -> None:
+    """The bot's answer to an image link says only that image prompts are not supported: no Hint field."""
+    err = error("https://x.test/cat.png a cat")
+    embed = messages.invalid_parameter(err.message, err.hint, err.title)
+    assert (embed.title, embed.fields) == ("Image prompts not supported", [])
 
 
 def test_link_later_in_the_prompt_is_text() -> None:

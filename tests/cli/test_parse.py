@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import cli
-from bot.prompt import parse_prompt
+from bot.prompt import ParserOptions, parse_prompt
+from worker.sizes import BASE_RESOLUTION, SIZE_STEP
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).with_name("imagine")  # the console script installed beside this interpreter
@@ -29,7 +30,7 @@ def run_module(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_json_output_from_python_m_cli() -> None:
-    """--json prints one exact PromptFields object per job."""
+    """--json prints one exact PromptFields object per job; sizes are the demo model's, as the bot's defaults."""
     result = run_module("parse", "--json", "hot:: dog::2 --ar 16:9 --no fruit --seed 7 --relax")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [
@@ -37,8 +38,8 @@ def test_json_output_from_python_m_cli() -> None:
             "prompts": [{"text": "hot", "weight": 1.0}, {"text": "dog", "weight": 2.0}],
             "negative": "fruit",
             "aspect": "16:9",
-            "width": 704,
-            "height": 384,
+            "width": 160,
+            "height": 96,
             "stylize": 100,
             "chaos": 0,
             "seed": 7,
@@ -54,9 +55,9 @@ def test_json_output_from_python_m_cli() -> None:
 
 
 def test_installed_script_prints_a_summary() -> None:
-    """The imagine console script prints a readable summary per job."""
+    """The imagine console script prints a readable summary per job, with --model's sizes."""
     result = subprocess.run(
-        [str(SCRIPT), "parse", "a {red, green} bird --ar 3:2 --tile"],
+        [str(SCRIPT), "parse", "--model", "sd1", "a {red, green} bird --ar 3:2 --tile"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -85,14 +86,21 @@ def test_main_prints_the_same_jobs_as_the_parser(capsys: pytest.CaptureFixture[s
     prompt = "a bird --chaos {20, 80} --q .5"
     assert cli.main(["parse", "--json", prompt]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed == [job.model_dump(mode="json") for job in parse_prompt(prompt)]
+    demo = ParserOptions(base=BASE_RESOLUTION["demo"], size_step=SIZE_STEP["demo"])
+    assert printed == [job.model_dump(mode="json") for job in parse_prompt(prompt, demo)]
     assert [set(job) for job in printed] == [EXPECTED_KEYS, EXPECTED_KEYS]
     assert [job["chaos"] for job in printed] == [20, 80]
 
 
 def test_model_base_and_size_step_change_the_size(capsys: pytest.CaptureFixture[str]) -> None:
-    """--model-base and --size-step describe the default model the sizes are computed for."""
-    assert cli.main(["parse", "--json", "--model-base", "1024", "a cat --ar 16:9"]) == 0
+    """Sizes are the demo model's unless --model names a family; --model-base and --size-step override either."""
+    assert cli.main(["parse", "--json", "a cat --ar 3:2"]) == 0
+    job = json.loads(capsys.readouterr().out)[0]
+    assert (job["width"], job["height"]) == (192, 128)
+    assert cli.main(["parse", "--json", "--model", "sdxl", "a cat --ar 16:9"]) == 0
+    job = json.loads(capsys.readouterr().out)[0]
+    assert (job["width"], job["height"]) == (1344, 768)
+    assert cli.main(["parse", "--json", "--model", "sd1", "--model-base", "1024", "a cat --ar 16:9"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["width"] == 1344
     assert cli.main(["parse", "--json", "--model-base", "128", "--size-step", "8", "a cat"]) == 0
     job = json.loads(capsys.readouterr().out)[0]
@@ -110,7 +118,7 @@ def test_words_are_joined_and_double_dash_allows_a_leading_parameter(capsys: pyt
 def test_bad_model_base_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     """A base that is not a multiple of the size step is reported, with status 2."""
     assert cli.main(["parse", "--model-base", "500", "a cat"]) == 2
-    assert "multiple of 64" in capsys.readouterr().err
+    assert "multiple of 32" in capsys.readouterr().err
 
 
 def test_parse_never_imports_the_diffusion_side() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
+import re
 import sys
 import time
 from pathlib import Path
@@ -13,6 +15,7 @@ import redis
 
 from cli import run as imagine_run
 from cli.processes import Child, ChildSpec, PrefixedOutput, stop_in_order, wait_until
+from tests.cli.running import Running, send
 from worker.embedded_redis import free_port
 
 
@@ -108,3 +111,67 @@ def test_redis_part_serves_persists_and_stops(tmp_path: Path) -> None:
         stop_in_order([child], grace=10, output=output)
         assert child.process.returncode == 0
     assert "[redis]" in stream.getvalue() and "bye" in stream.getvalue().lower()
+
+
+# What a quiet `imagine run` prints, every line of it: each part's ready line, the URL, one line per job, stopping.
+QUIET_LINES = [
+    r"\[redis\]   ready: (redis|valkey)-server [\d.]+ on redis://127\.0\.0\.1:\d+/0, data in .+",
+    r"\[sandbox\] ready: a local Discord at http://127\.0\.0\.1:\d+, its page at http://127\.0\.0\.1:\d+",
+    r"  Open http://127\.0\.0\.1:\d+  \(a local Discord; the bot comes online in a few seconds\)",
+    r"\[worker\]  ready: model demo on cpu \(fp32\), loaded in [\d.]+ s; serving fast, relax from redis://\S+",
+    r"\[bot\]     ready: logged in as imagine \(\d+\)",
+    r'\[bot\]     job [0-9a-f]{8}: imagine "a red fox" by alice: queued → done in [\d.]+ s → posted',
+    r"imagine run: stopping… \(Ctrl-C again to kill\)",
+    r"\[(bot|worker|sandbox|redis)\]\s+stopped",
+]
+NOISE = [
+    "Successfully completed",  # RQ, for every job function that returns (cancelled ones too)
+    "cleaning registries",
+    "subscribing to channel",
+    "Listening on",
+    "Loading pipeline components",  # tqdm bars
+    "Loading weights",
+    "torchvision",  # transformers' image-processor fallback
+    "PyNaCl",  # discord.py's voice warnings
+    "davey",
+    "oO0OoO0OoO0Oo",  # redis-server's banner
+    "overcommit",
+    "OpenAPI",  # the sandbox without Discord's OpenAPI document
+]
+
+
+@pytest.mark.slow
+def test_a_quiet_run_shows_a_ready_line_per_part_and_a_line_per_job(tmp_path: Path) -> None:
+    """The terminal shows the URL, one ready line per part, one line for a job sent from the page, and no noise."""
+    missing = {"IMAGINE_DISCORD_OPENAPI": str(tmp_path / "no-openapi.json")}  # the sandbox warns: quietly
+    running = Running(tmp_path, free_port(), env=missing)
+    try:
+        url = running.wait_for_line(r"Open (http://\S+)", 60)[1]
+        running.wait_for_line(r"\[bot\]\s+ready:", 60)
+        running.wait_for_line(r"\[worker\]\s+ready:", 120)
+        assert asyncio.run(send(url, "alice", "general", "/imagine a red fox")) == {"ok": True}
+        running.wait_for_line(r"\[bot\]\s+job ", 120)
+        assert running.ctrl_c() == 0, running.output()[-3000:]
+    finally:
+        running.close()
+    lines = [line for line in running.lines if line.strip()]
+    assert [line for line in lines if not any(re.fullmatch(shape, line) for shape in QUIET_LINES)] == []
+    for part in ("redis", "sandbox", "worker", "bot"):
+        assert sum(re.match(rf"\[{part}\]\s+ready: ", line) is not None for line in lines) == 1, part
+    assert sum(" job " in line for line in lines) == 1
+    assert [mark for mark in NOISE if mark in running.output()] == []
+
+
+@pytest.mark.slow
+def test_verbose_shows_every_parts_own_log(tmp_path: Path) -> None:
+    """--verbose passes everything through: RQ's housekeeping, library warnings, progress bars, Redis's log."""
+    missing = {"IMAGINE_DISCORD_OPENAPI": str(tmp_path / "no-openapi.json")}
+    running = Running(tmp_path, free_port(), "--verbose", env=missing)
+    try:
+        running.wait_for_line(r"\[worker\].*Listening on", 120)
+        running.wait_for_line(r"\[bot\].*ready: logged in as", 60)
+        assert running.ctrl_c() == 0, running.output()[-3000:]
+    finally:
+        running.close()
+    shown = [mark for mark in NOISE if mark in running.output()]
+    assert shown == NOISE[1:]  # all but RQ's success line: no job ran (and that line is DEBUG, cli/logs.py)

@@ -1,8 +1,14 @@
 """The end-to-end stack: the Discord emulator, a private Redis, a real worker process and a real bot process.
 
 The emulator runs in a background thread's event loop for the whole module, so synchronous tests drive it with
-``stack.run(coro)``; the bot and the worker are subprocesses (``python -m cli bot`` / ``worker``), configured by
-environment variables as in production, the bot pointed at the emulator with IMAGINE_DISCORD_URL.
+``stack.run(coro)``; the bot and the workers are subprocesses (``python -m cli bot`` / ``worker``), configured by
+environment variables as in production, the bot pointed at the emulator with IMAGINE_DISCORD_URL. By default one
+worker runs the bundled demo model; ``Stack(workers=…)`` starts a fleet instead (one worker per entry, named by its
+key, with that entry's extra environment).
+
+Fault tests (tests/faults) shape it: Redis with an append-only file (``persist``) and stopped or restarted
+(``stop_redis``, ``start_redis``, ``restart_redis``), no worker, other limits or bot settings (``queue_env``,
+``bot_env``).
 """
 
 from __future__ import annotations
@@ -20,12 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from sandbox.client import Sandbox
 from sandbox.models import Channel, Guild, Interaction, InteractionType, Message, User
 from worker import keys as worker_keys
+from worker.cards import ModelCard
 from worker.embedded_redis import EmbeddedRedis
-from worker.spec import JobSpec
+from worker.fleet import Fleet
+from worker.presence import Presence
+from worker.spec import SD_GUIDANCE, JobSpec
 
 REPO = Path(__file__).resolve().parents[2]
 BANNED = "forbiddenword"
@@ -77,14 +88,36 @@ class Process:
 
 
 class Stack:
-    """Everything an end-to-end test talks to."""
+    """Everything an end-to-end test talks to.
 
-    def __init__(self) -> None:
+    ``workers``: worker name → its extra environment (default: one worker, "worker", on the demo model).
+    ``persist``: Redis keeps an append-only file (in ``redis_dir``, else a temporary one), so a restart keeps
+    the queue. ``worker``: start the workers; without them the demo model's card is published as a worker would
+    (so the bot takes jobs nobody runs). ``queue_env`` / ``bot_env``: IMAGINE_* variables over the defaults below
+    (queue ones go to the bot and the workers).
+    """
+
+    def __init__(
+        self,
+        workers: dict[str, dict[str, str]] | None = None,
+        *,
+        persist: bool = False,
+        redis_dir: Path | None = None,
+        worker: bool = True,
+        queue_env: dict[str, str] | None = None,
+        bot_env: dict[str, str] | None = None,
+    ) -> None:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="emulator", daemon=True)
         self._thread.start()
-        self.redis_server = EmbeddedRedis().start()
-        self.redis = redis.Redis.from_url(self.redis_server.url)
+        self.redis_server = EmbeddedRedis(directory=redis_dir, persist=persist).start()
+        # The test's own client retries on a fresh connection, so it rides out the Redis restarts tests make.
+        self.redis = redis.Redis.from_url(
+            self.redis_server.url,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 5),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        )
+        self.with_worker = worker
         self.discord: Sandbox = self.run(self._start_sandbox())
         self.alice = self.discord.add_user("alice")
         self.bob = self.discord.add_user("bob")
@@ -101,35 +134,48 @@ class Stack:
             "IMAGINE_QUEUED_LIMIT": "2",
             "IMAGINE_QUEUE_CAP": "5",
             "IMAGINE_STEPS": "2",
+            **(queue_env or {}),
         }
-        self.worker = Process(
-            [sys.executable, "-m", "cli", "worker"],
-            _env(
-                **queue_env,
-                IMAGINE_MODEL="demo",
-                IMAGINE_DEVICE="cpu",
-                IMAGINE_PREVIEW_EVERY="1",
-                IMAGINE_PROGRESS_INTERVAL_S="0",
-                IMAGINE_DEFAULT_NEGATIVE="",
-            ),
-            "worker",
-        )
+        worker_env = {
+            **queue_env,
+            "IMAGINE_MODEL": "demo",
+            "IMAGINE_DEVICE": "cpu",
+            "IMAGINE_PREVIEW_EVERY": "1",
+            "IMAGINE_PROGRESS_INTERVAL_S": "0",
+            "IMAGINE_DEFAULT_NEGATIVE": "",
+        }
+        self.workers = {
+            name: Process([sys.executable, "-m", "cli", "worker", "--name", name], _env(**(worker_env | extra)), name)
+            for name, extra in (workers or {"worker": {}}).items()
+        }
+        self.worker = next(iter(self.workers.values()))
         self.bot = Process(
             [sys.executable, "-m", "cli", "bot"],
             _env(
                 **queue_env,
                 DISCORD_TOKEN=self.discord.bot_token,
                 IMAGINE_DISCORD_URL=self.discord.base_url,
-                # No guild ids: commands are synced globally, so they work in DMs too.
-                IMAGINE_MODEL_BASE="64",
-                IMAGINE_SIZE_STEP="64",
+                # No guild ids: commands are synced globally, so they work in DMs too. Sizes, steps and the model
+                # come from the workers' cards.
                 # No throttling: a tiny job's few progress events would otherwise be folded into none.
                 IMAGINE_PROGRESS_EDIT_INTERVAL_S="0",
                 IMAGINE_BANNED_WORDS=BANNED,
                 IMAGINE_RECLAIM_IDLE_MS="2000",
+                **(bot_env or {}),
             ),
             "bot",
         )
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     async def _start_sandbox(self) -> Sandbox:
         return await Sandbox().start()
@@ -139,19 +185,27 @@ class Stack:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def start(self) -> None:
-        """Start the worker and the bot; wait until the bot is connected and its commands are synced."""
-        self.worker.start()
+        """Start the workers and the bot; wait until the bot is connected, its commands are synced and every worker
+        has published its card (without workers: publish the demo model's card in their place)."""
+        if not self.with_worker:
+            self._stand_in_card()
+            self.start_bot()
+            return
+        for worker in self.workers.values():
+            worker.start()
         self.start_bot()
-        self.wait(
-            lambda: b"imagine-fast" in b" ".join(self.redis.keys("rq:worker*") or [b""]) or self._worker_up(),
-            timeout=90,
-            what="worker up",
-        )
+        self.wait(lambda: self._workers_up() == len(self.workers), timeout=90, what="workers up")
 
-    def _worker_up(self) -> bool:
-        from rq import Worker
+    def _workers_up(self) -> int:
+        return sum(model.workers for model in Fleet(self.redis).models())
 
-        return Worker.count(connection=self.redis) > 0
+    def _stand_in_card(self) -> None:
+        """The demo model's card, as its worker would publish it, for an hour (nothing runs the jobs)."""
+        card = ModelCard(
+            name="demo", family="demo", base_resolution=128, size_step=32, max_side=512, default_steps=2,
+            guidance=SD_GUIDANCE,
+        )  # fmt: skip
+        Presence(self.redis, card, "stand-in", ttl_s=3600).publish()
 
     def start_bot(self) -> None:
         """Start (or restart) the bot process and wait for it to be on the gateway with commands synced."""
@@ -167,10 +221,28 @@ class Stack:
     def _commands_synced(self) -> bool:
         return {"imagine", "settings", "info"} <= {c.name for c in self.discord.world.commands.values()}
 
+    def stop_redis(self) -> None:
+        """Stop the Redis server (SIGTERM: with ``persist`` its append-only file is complete)."""
+        self.redis_server.stop()
+
+    def start_redis(self) -> None:
+        """Start the Redis server again on the same port (and data directory); without workers, the stand-in card
+        is published again (a Redis without persistence forgot it)."""
+        self.redis_server.start()
+        if not self.with_worker:
+            self._stand_in_card()
+
+    def restart_redis(self, down_s: float = 0.0) -> None:
+        """Stop Redis, wait ``down_s``, start it again: every client's connections go stale."""
+        self.stop_redis()
+        time.sleep(down_s)
+        self.start_redis()
+
     def stop(self) -> None:
         self.bot.stop()
-        self.worker.stop()
-        for process in (self.bot, self.worker):
+        for worker in self.workers.values():
+            worker.stop()
+        for process in (self.bot, *self.workers.values()):
             process.log_path.unlink(missing_ok=True)
         self.run(self.discord.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -189,10 +261,8 @@ class Stack:
             if value:
                 return value
             time.sleep(0.05)
-        raise AssertionError(
-            f"timed out waiting for {what}\n--- bot ---\n{self.bot.output()[-3000:]}"
-            f"\n--- worker ---\n{self.worker.output()[-2000:]}"
-        )
+        workers = "".join(f"\n--- {name} ---\n{w.output()[-2000:]}" for name, w in self.workers.items())
+        raise AssertionError(f"timed out waiting for {what}\n--- bot ---\n{self.bot.output()[-3000:]}{workers}")
 
     # what people do (thin wrappers running the emulator client on its loop)
 

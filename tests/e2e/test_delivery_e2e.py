@@ -105,7 +105,7 @@ def test_limits_job_queued_and_queue_full(stack: Stack) -> None:
         assert first.content.endswith("(Waiting to start)") and not first.embeds
         second = stack.wait_message(lambda m: m.content.startswith("**queued cat") and m.id != first.id)
         assert (
-            second.embeds[0]["title"] == "Job queued" and "Position in your queue: 1" in second.embeds[0]["description"]
+            second.embeds[0]["title"] == "Job queued" and "It is 1st in your line." in second.embeds[0]["description"]
         )
         third = stack.slash("imagine", stack.alice, prompt="queued dog").original
         assert third.embeds and third.embeds[0]["title"] == "Job queued"

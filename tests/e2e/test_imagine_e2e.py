@@ -170,7 +170,7 @@ def test_settings_change_later_prompts(stack: Stack) -> None:
 
 
 def test_info(stack: Stack) -> None:
-    """/info lists the user's queued job with its position, the mode, the model and the workers online."""
+    """/info lists the user's queued job with the jobs ahead of it, the mode, the model and the workers online."""
     stack.worker.pause()
     try:
         interaction = stack.slash("imagine", stack.bob, prompt="a waiting owl")
@@ -178,9 +178,11 @@ def test_info(stack: Stack) -> None:
         info = stack.original(stack.slash("info", stack.bob))
         embed = info.embeds[0]
         fields = {f["name"]: f["value"] for f in embed["fields"]}
-        assert info.ephemeral and fields["Mode"] == "Fast" and fields["Model"] == "demo"
+        assert info.ephemeral and fields["Mode"] == "Fast" and fields["Model"] == "`demo`"
         assert fields["Workers online"] == "1"
-        assert job[:8] in fields["Jobs (1)"] and "position 1" in fields["Jobs (1)"]
+        # The paused worker's BLPOP may already hold the job (Redis hands it over while the process is stopped).
+        assert fields["Models online"].startswith("`demo` — 1 worker, ")
+        assert job[:8] in fields["Jobs (1)"] and fields["Jobs (1)"].endswith("— queued, none ahead")
     finally:
         stack.worker.resume()
     stack.wait_message(lambda m: "a waiting owl" in m.content and "U1" in labels(m))
@@ -194,11 +196,15 @@ def test_cancel_owner_only(stack: Stack) -> None:
         progress = interaction.original
         refused = stack.click(progress, "❌", stack.bob)
         assert refused.original.ephemeral and refused.original.embeds[0]["title"] == "Not your job"
-        stack.click(progress, "❌", stack.alice)
+        pressed = stack.click(progress, "❌", stack.alice)
     finally:
         stack.worker.resume()
     stack.wait(lambda: progress.content.endswith("(Cancelled)"), 20, "the job to show as cancelled")
     assert not progress.buttons
+    # The owner's answer, "Cancelling the job…" while a worker had it, ends as "Cancelled." either way.
+    answer = pressed.original
+    assert answer.ephemeral
+    stack.wait(lambda: answer.content == "Cancelled.", 20, "the owner's answer to say Cancelled.")
 
     _, grid = imagine(stack, "a short-lived grid")
     assert stack.click(grid, "❌", stack.bob).original.embeds[0]["title"] == "Not your job"

@@ -72,7 +72,7 @@ def _progress(log: EventLog, job_id: str) -> int:
 
 def _assert_alive(worker: subprocess.Popen[bytes]) -> None:
     if worker.poll() is not None:
-        tail = Path(worker.log_path).read_text()[-3000:]  # type: ignore[attr-defined]
+        tail = Path(worker.log_path).read_text()[-3000:]  # type: ignore[attr-defined]  # the fixture attaches log_path to the Popen
         raise AssertionError(f"the worker exited with status {worker.returncode}:\n{tail}")
 
 
@@ -167,7 +167,7 @@ def test_sigterm_while_reconnecting_stops_at_once(server: EmbeddedRedis, setting
     """SIGTERM while the worker waits for Redis between RQ workers (no job running) ends it at once, status 0."""
     client = redis.Redis.from_url(server.url)
     worker = start_worker(settings, FAKE_STEP_S=STEP_S)
-    log_path = Path(worker.log_path)  # type: ignore[attr-defined]
+    log_path = Path(worker.log_path)  # type: ignore[attr-defined]  # the fixture attaches log_path to the Popen
     try:
         spec = make_spec(steps=15)
         JobQueue(client, settings).enqueue(spec)

@@ -87,7 +87,7 @@ def make_spec(
     prompt_fields = PromptFields(prompts=[WeightedPrompt(text=t, weight=w) for t, w in parts], **values)
     requester = Requester(user_id=1, channel_id=2)
     # As the bot fills it (steps: the configured steps scaled by --quality), then the test's own guidance/steps.
-    spec = imagine_spec(prompt_fields, requester, Mode.FAST, STEPS, seed=seed)
+    spec = imagine_spec(prompt_fields, requester, Mode.FAST, STEPS, model="tiny-sd", seed=seed)
     if kind is not JobKind.IMAGINE:
         spec = follow_up_spec(spec, kind, strength, 1, requester, Mode.FAST, STEPS, seed=seed)
     overrides = {"guidance": guidance} if steps is None else {"guidance": guidance, "steps": steps}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from models.engine import Engine, EngineError
-from tests.models.conftest import SIZE, distance, make_spec, pixels, tiny_settings
+from tests.models.conftest import SIZE, STEPS, distance, make_spec, pixels, tiny_settings
 from worker.engine import ErrorCode
 from worker.spec import JobKind
 
@@ -116,3 +117,15 @@ def test_one_batched_run_with_batched_guidance(make_engine, monkeypatch: pytest.
     monkeypatch.setattr(unet, "forward", spy)
     engine.run(make_spec(steps=5))
     assert batches == [8] * 5
+
+
+def test_card_describes_the_loaded_model(make_engine: Callable[..., Engine], sd_dir: Path) -> None:
+    """The engine's card names the loaded model, the aliases pointing at it, its sizes, steps and capabilities."""
+    from worker.spec import SD_GUIDANCE
+
+    engine = make_engine(model="b", aliases={"b": str(sd_dir), "v1": str(sd_dir), "xl": "elsewhere"})
+    card = engine.card()
+    assert (card.name, card.aliases, card.family) == (str(sd_dir), ("b", "v1"), "sd1")
+    assert (card.base_resolution, card.size_step, card.max_side, card.default_steps) == (512, 64, 2048, STEPS)
+    assert card.guidance == SD_GUIDANCE and card.answers_to("B")
+    assert card.capabilities.tile and card.capabilities.img2img and not card.capabilities.inpaint

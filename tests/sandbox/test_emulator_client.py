@@ -74,6 +74,24 @@ async def test_responses_carry_rate_limit_headers_and_forced_429s_look_like_disc
             assert body == {"message": "You are being rate limited.", "retry_after": 1.5, "global": True}
 
 
+@run_async
+async def test_a_forced_error_refuses_the_next_matching_request_without_serving_it() -> None:
+    """force_error: the next request for the route gets the error and changes nothing; the one after is served."""
+    async with scene() as s:
+        headers = {"Authorization": f"Bot {s.discord.bot_token}"}
+        s.discord.force_error(
+            "POST /channels/{channel_id}/messages", status=400, code=50035, message="Invalid Form Body"
+        )
+        async with aiohttp.ClientSession(headers=headers) as http:
+            url = f"{s.discord.emulator.api_url}/channels/{s.general.id}/messages"
+            async with http.post(url, json={"content": "first"}) as response:
+                assert response.status == 400
+                assert await response.json() == {"message": "Invalid Form Body", "code": 50035}
+            async with http.post(url, json={"content": "second"}) as response:
+                assert response.status == 200
+        assert [m.content for m in s.discord.messages(s.general)] == ["second"]
+
+
 def test_point_discord_py_from_env_sets_rest_and_gateway_urls() -> None:
     """With IMAGINE_DISCORD_URL set, discord.py's REST base and default gateway point at the emulator."""
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY

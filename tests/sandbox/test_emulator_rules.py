@@ -330,3 +330,34 @@ async def test_an_interaction_never_answered_is_reported() -> None:
         s.discord.advance_clock(3.1)
         s.discord.check_unanswered()
         assert _rules(s.discord) == ["no_initial_response"]
+
+
+@run_async
+async def test_a_repeated_nonce_returns_the_first_message_within_the_window() -> None:
+    """enforce_nonce: a repeat within NONCE_WINDOW_S creates nothing and returns the first message; later it posts."""
+    from sandbox.rules import NONCE_WINDOW_S
+
+    async with scene() as s, _api(s.discord) as api:
+        body = {"content": "once", "nonce": "job-1", "enforce_nonce": True}
+        async with api.post(f"channels/{s.general.id}/messages", json=body) as response:
+            first = await response.json()
+        assert first["nonce"] == "job-1"
+        async with api.post(f"channels/{s.general.id}/messages", json={**body, "content": "again"}) as response:
+            assert response.status == 200 and (await response.json())["id"] == first["id"]
+        async with api.post(f"channels/{s.general.id}/messages", json={**body, "enforce_nonce": False}) as response:
+            assert (await response.json())["id"] != first["id"]  # without enforce_nonce Discord posts again
+        s.discord.advance_clock(NONCE_WINDOW_S + 1)
+        async with api.post(f"channels/{s.general.id}/messages", json=body) as response:
+            assert (await response.json())["id"] != first["id"]
+        assert [m.content for m in s.discord.messages(s.general)] == ["once", "once", "once"]
+
+
+@run_async
+async def test_history_after_starts_right_after_the_given_message() -> None:
+    """GET messages?after=: the oldest `limit` messages after the id, newest first (as Discord pages forward)."""
+    async with scene() as s, _api(s.discord) as api:
+        posted = [await s.discord.say(s.general, s.alice, str(n)) for n in range(5)]
+        async with api.get(f"channels/{s.general.id}/messages", params={"after": posted[0].id, "limit": 2}) as got:
+            assert [m["content"] for m in await got.json()] == ["2", "1"]
+        async with api.get(f"channels/{s.general.id}/messages", params={"limit": 2}) as got:
+            assert [m["content"] for m in await got.json()] == ["4", "3"]

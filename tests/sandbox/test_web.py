@@ -135,15 +135,17 @@ async def _snapshot_where(ws: aiohttp.ClientWebSocketResponse, condition: Callab
 @pytest.mark.skipif(NO_BROWSER is not None, reason=NO_BROWSER or "")
 @run_async
 async def test_in_a_browser_imagine_then_upscale() -> None:
-    """A person types /imagine, watches the grid appear, clicks U1 and sees the upscaled picture."""
+    """A person types /imagine (with markdown in it), sees the prompt as typed and the grid, clicks U1 and sees the
+    upscaled picture."""
     async with page_scene() as s, browser() as page:
         await page.goto(s.url)
         await page.wait_for_selector(".welcome")
-        await page.fill("#input", "/imagine a lighthouse at dusk")
+        await page.fill("#input", "/imagine a lighthouse at *dusk* by snake_river")
         await page.press("#input", "Enter")
         grid = page.locator("article", has=page.locator("img[src$='grid.png']"))
         await grid.wait_for(timeout=15_000)
-        assert "a lighthouse at dusk" in await grid.locator(".content strong").inner_text()
+        # The bot escapes the prompt's markdown; the page renders the escapes as Discord does, backslashes gone.
+        assert "a lighthouse at *dusk* by snake_river" in await grid.locator(".content strong").inner_text()
         assert await grid.locator(".context").inner_text() == "@alice used /imagine"
         await grid.locator("button", has_text="U1").click()
         upscaled = page.locator("article", has=page.locator("img[src$='upscaled.png']"))

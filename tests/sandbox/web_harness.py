@@ -98,7 +98,7 @@ class GridButton(discord.ui.DynamicItem[discord.ui.Button], template=r"pic:(?P<a
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer()  # DEFERRED_UPDATE_MESSAGE: the grid stays as it is
         file = discord.File(io.BytesIO(picture(TILE_COLOURS[self.index - 1], 256)), filename="upscaled.png")
-        await interaction.channel.send(  # type: ignore[union-attr]
+        await interaction.channel.send(  # type: ignore[union-attr]  # a slash command's channel here is always a text channel
             f"**upscaled** - Image #{self.index} <@{interaction.user.id}>",
             file=file,
             reference=interaction.message,
@@ -139,7 +139,7 @@ class SettingsPanel(discord.ui.View):
         return embed
 
     async def picked(self, interaction: discord.Interaction) -> None:
-        panel = SettingsPanel(interaction.data["values"][0])  # type: ignore[index]
+        panel = SettingsPanel(interaction.data["values"][0])  # type: ignore[index]  # a select's interaction data always carries values
         await interaction.response.edit_message(embed=panel.embed(), view=panel)
 
     async def reset(self, interaction: discord.Interaction) -> None:
@@ -159,7 +159,8 @@ class PictureBot(discord.Client):
         @tree.command(description="Create images from a prompt")
         @app_commands.describe(prompt="What to draw")
         async def imagine(interaction: discord.Interaction, prompt: str) -> None:
-            head = f"**{prompt}** - <@{interaction.user.id}>"
+            # Escaped as the real bot escapes prompts (bot/messages.py).
+            head = f"**{discord.utils.escape_markdown(prompt)}** - <@{interaction.user.id}>"
             cancel = discord.ui.View(timeout=None)
             cancel.add_item(discord.ui.Button(emoji="❌", custom_id="pic:cancel"))
             await interaction.response.send_message(f"{head} (Waiting to start)", view=cancel)

@@ -69,7 +69,7 @@ def start_worker(settings: QueueSettings, *args: str, **env: str) -> subprocess.
     cmd = [sys.executable, "-m", "cli", "worker", *args]
     log = tempfile.NamedTemporaryFile("w+", prefix="worker-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=REPO, env=worker_env(settings, **env), stdout=log, stderr=subprocess.STDOUT)
-    proc.log_path = log.name  # type: ignore[attr-defined]
+    proc.log_path = log.name  # type: ignore[attr-defined]  # log_path rides on the Popen for the tests to read
     log.close()
     return proc
 
@@ -83,7 +83,7 @@ def stop_worker(proc: subprocess.Popen, timeout: float = 20) -> str:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    path = Path(proc.log_path)  # type: ignore[attr-defined]
+    path = Path(proc.log_path)  # type: ignore[attr-defined]  # log_path rides on the Popen for the tests to read
     out = path.read_text()
     path.unlink(missing_ok=True)
     return out

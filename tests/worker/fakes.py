@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 import redis
 from PIL import Image
 
+from worker.cards import ModelCard
 from worker.engine import OUT_OF_MEMORY, Cancelled, EngineError, ErrorCode, Progress
-from worker.spec import JobKind, JobSpec
+from worker.spec import SD_GUIDANCE, JobKind, JobSpec
 
 if TYPE_CHECKING:
     from worker.engine import EngineClass
@@ -90,6 +91,18 @@ class FakeEngine:
             client.incr(LOADS_KEY)
         return cls()
 
+    def card(self) -> ModelCard:
+        return ModelCard(
+            name=self.name,
+            aliases=("f",),
+            family=self.family,
+            base_resolution=self.base_resolution,
+            size_step=self.size_step,
+            max_side=4 * self.base_resolution,
+            default_steps=4,
+            guidance=SD_GUIDANCE,
+        )
+
     def run(
         self,
         spec: JobSpec,
@@ -141,7 +154,14 @@ class SleepEngine(FakeEngine):
     step_s = float(os.environ.get("FAKE_STEP_S", "0.05"))
 
 
+class OtherEngine(FakeEngine):
+    """The instant engine under another model name, for a fleet of two models."""
+
+    name = "other"
+
+
 if TYPE_CHECKING:
     # mypy holds the fakes to the contract the worker relies on (pyproject's [tool.mypy] files list this module).
     _fake: EngineClass = FakeEngine
     _sleep: EngineClass = SleepEngine
+    _other: EngineClass = OtherEngine

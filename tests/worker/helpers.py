@@ -21,11 +21,13 @@ def make_spec(
     kind: JobKind = JobKind.IMAGINE,
     parent: Parent | None = None,
     strength: Strength | None = None,
+    model: str = "fake",
 ) -> JobSpec:
-    """A small valid job spec."""
+    """A small valid job spec for the fake engine's model (tests.worker.fakes) unless ``model`` says otherwise."""
     fields = PromptFields(prompts=[WeightedPrompt(text=prompt)], width=128, height=128)
     return JobSpec(
         kind=kind,
+        model=model,
         prompt=fields,
         seed=seed,
         steps=steps,

@@ -72,6 +72,28 @@ def test_job_given_up_by_rq_fails_with_a_code(
     assert queue.admission.in_flight(1) == 0
 
 
+def test_a_rerun_is_logged_as_the_attempt_it_will_be(
+    runtime: tasks.Runtime, settings: QueueSettings, connection: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """RQ calls on_job_failure before Job.retry() takes a retry off: the log names the attempt the rerun reports."""
+    assert settings.max_retries == 2
+    queue = JobQueue(connection, settings)
+    spec = make_spec()
+    queue.enqueue(spec)
+    job = Job.fetch(spec.id, connection=connection, serializer=JSONSerializer)
+    assert tasks.attempt_number(job, settings.max_retries) == 1
+    for rerun in (2, 3):
+        caplog.clear()
+        on_job_failure(job, AbandonedJobError, AbandonedJobError(), None)
+        assert f"running it again (attempt {rerun} of 3)" in caplog.text
+        with connection.pipeline() as pipeline:  # what RQ does next, as in its registry cleanup
+            job.retry(queue.rq_queue(spec.model, spec.mode), pipeline)
+            pipeline.execute()
+        job = Job.fetch(spec.id, connection=connection, serializer=JSONSerializer)  # as the rerun loads it
+        assert tasks.attempt_number(job, settings.max_retries) == rerun
+    assert not job.retries_left  # the third run was the last
+
+
 def test_job_that_cannot_be_queued_fails_with_a_code(
     settings: QueueSettings, connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,6 +15,7 @@ LIGHT = (
     "worker.limits",
     "worker.images",
     "worker.cards",
+    "worker.fleet",
     "worker.engine",
 )
 HEAVY = ("torch", "diffusers", "transformers", "models", "worker.tasks", "worker.process", "worker.sources")

@@ -48,8 +48,8 @@ def test_jobs_outcomes_seconds_and_queue_depth(settings: QueueSettings, connecti
     engine = load_engine(settings)  # the real loading path, with the fake engine class
     metrics.watch_queues(connection)
     before = scrape(port)
-    assert value(before, "imagine_queue_depth", queue="imagine-fast") == 3
-    assert value(before, "imagine_queue_depth", queue="imagine-relax") == 1
+    assert value(before, "imagine_queue_depth", queue="imagine:fake:fast") == 3
+    assert value(before, "imagine_queue_depth", queue="imagine:fake:relax") == 1
 
     assert drain(settings, engine=engine) == 4
 
@@ -62,7 +62,7 @@ def test_jobs_outcomes_seconds_and_queue_depth(settings: QueueSettings, connecti
     assert delta("imagine_jobs_total", kind="imagine", outcome="failed") == 1
     assert delta("imagine_job_seconds_count", kind="imagine") == 4
     assert delta("imagine_job_seconds_bucket", kind="imagine", le="+Inf") == 4
-    assert value(after, "imagine_queue_depth", queue="imagine-fast") == 0
+    assert value(after, "imagine_queue_depth", queue="imagine:fake:fast") == 0
     assert value(after, "imagine_jobs_running") == 0
     assert ("imagine_model_load_seconds", frozenset()) in after
 
@@ -80,7 +80,7 @@ def test_worker_process_serves_metrics_on_its_port(settings: QueueSettings, conn
         samples = wait_for(lambda: _with_done(scrape(port)))
         assert value(samples, "imagine_job_seconds_count", kind="imagine") == 1
         assert value(samples, "imagine_model_load_seconds") >= 0
-        assert value(samples, "imagine_queue_depth", queue="imagine-relax") == 0
+        assert value(samples, "imagine_queue_depth", queue="imagine:fake:relax") == 0
     finally:
         output = stop_worker(proc)
     assert f"metrics: serving on http://127.0.0.1:{port}/metrics" in output

@@ -19,7 +19,7 @@ def test_job_popped_by_a_dead_worker_is_queued_again(settings: QueueSettings, co
     lost, fine = make_spec(user_id=1), make_spec(user_id=2)
     queue.enqueue(lost)
     queue.enqueue(fine)
-    fast = rq_queue(connection, Mode.FAST)
+    fast = rq_queue(connection, "fake", Mode.FAST)
     assert connection.lpop(fast.key) == lost.id.encode()  # taken, then the worker died
 
     sweeper, other = LostJobs(connection), LostJobs(connection)

@@ -115,7 +115,7 @@ def test_bad_spec_fails_fast(settings: QueueSettings, connection: redis.Redis) -
     good = json.loads(make_spec().to_json())
     bad_version = {**good, "version": 99}
     bad_steps = {**good, "id": "b" * 32, "steps": 5000}
-    rq_queue = Queue(keys.QUEUE_NAMES[Mode.FAST], connection=connection, serializer=JSONSerializer)
+    rq_queue = Queue(keys.queue_name("fake", Mode.FAST), connection=connection, serializer=JSONSerializer)
     for raw in (bad_version, bad_steps):
         rq_queue.enqueue(keys.TASK, json.dumps(raw), job_id=raw["id"])
     engine = fakes.FakeEngine()
@@ -163,7 +163,7 @@ def test_real_engine_end_to_end(settings: QueueSettings, connection: redis.Redis
     monkeypatch.setenv("IMAGINE_STEPS", "2")
     engine = Engine.load()
     queue = JobQueue(connection, settings)
-    spec = make_spec(steps=2)
+    spec = make_spec(steps=2, model="demo")
     queue.enqueue(spec)
     drain(settings, engine=engine)
     events = EventLog(connection).history(spec.id)
@@ -178,7 +178,7 @@ def test_job_run_again_after_done_delivers_nothing_twice(settings: QueueSettings
     spec = make_spec()
     queue.enqueue(spec)
     drain(settings)
-    rq_queue = Queue(keys.QUEUE_NAMES[Mode.FAST], connection=connection, serializer=JSONSerializer)
+    rq_queue = Queue(keys.queue_name("fake", Mode.FAST), connection=connection, serializer=JSONSerializer)
     rq_queue.enqueue_call(keys.TASK, args=(spec.to_json(),), job_id=spec.id)  # as a retry would
     engine = fakes.FakeEngine()
     assert drain(settings, engine=engine) == 1

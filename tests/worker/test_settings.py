@@ -45,3 +45,21 @@ def test_worker_command_fails_cleanly_when_the_engine_cannot_load(monkeypatch: p
     monkeypatch.setenv("IMAGINE_ENGINE", "tests.worker.fakes:NoSuchEngine")
     assert main(["worker", "--burst"]) == 1
     assert "could not load engine tests.worker.fakes:NoSuchEngine" in caplog.text
+
+
+def test_clients_wait_for_a_connection_instead_of_failing() -> None:
+    """Both clients sit on a blocking pool of the configured size: a burst waits (up to the timeout) for one."""
+    import redis
+    import redis.asyncio
+
+    settings = QueueSettings(_env_file=None, redis_max_connections=7, redis_pool_timeout_s=1.5, redis_password="pw")
+    sync_pool = settings.redis().connection_pool
+    async_pool = settings.redis_async().connection_pool
+    assert isinstance(sync_pool, redis.BlockingConnectionPool)
+    assert isinstance(async_pool, redis.asyncio.BlockingConnectionPool)
+    for pool in (sync_pool, async_pool):
+        assert (pool.max_connections, pool.timeout) == (7, 1.5)
+        assert pool.connection_kwargs["password"] == "pw"
+        # A command on a connection that died (Redis restarted) is sent again on a fresh one.
+        assert pool.connection_kwargs["retry"].get_retries() == 2
+        assert redis.ConnectionError in pool.connection_kwargs["retry_on_error"]

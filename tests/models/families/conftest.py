@@ -118,7 +118,9 @@ def spec_for(
     values: dict[str, object] = {"width": BASE, "height": BASE} | fields
     prompt_fields = PromptFields(prompts=[WeightedPrompt(text=t, weight=w) for t, w in parts], **values)
     card = engine.card()
-    spec = imagine_spec(prompt_fields, REQUESTER, Mode.FAST, card.default_steps, seed=seed, guidance=card.guidance)
+    spec = imagine_spec(
+        prompt_fields, REQUESTER, Mode.FAST, card.default_steps, model=card.name, seed=seed, guidance=card.guidance
+    )
     if kind is not JobKind.IMAGINE:
         spec = follow_up_spec(spec, kind, strength, 1, REQUESTER, Mode.FAST, card.default_steps, seed=seed)
     return spec if steps is None else JobSpec.model_validate(spec.model_dump() | {"steps": steps})

@@ -14,7 +14,7 @@ Loader = Callable[[str], DiffusionPipeline]
 
 
 def same(a: object, b: object) -> bool:
-    return bool(np.array_equal(pixels(a), pixels(b)))  # type: ignore[arg-type]
+    return bool(np.array_equal(pixels(a), pixels(b)))  # type: ignore[arg-type]  # PIL images reach numpy through the array protocol
 
 
 @pytest.mark.parametrize(
