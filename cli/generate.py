@@ -122,9 +122,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _spec(args: argparse.Namespace, engine, source: Image.Image | None) -> JobSpec:
-    steps = engine.settings.steps
+    # As the bot fills specs from a worker's model card: the family's steps and its --stylize → guidance curve.
+    card = engine.card()
+    steps, curve = card.default_steps, card.guidance
     if args.command == "generate":
-        return imagine_spec(_parse(" ".join(args.prompt), engine), LOCAL_REQUESTER, Mode.FAST, steps, model=engine.name)
+        fields = _parse(" ".join(args.prompt), engine)
+        return imagine_spec(fields, LOCAL_REQUESTER, Mode.FAST, steps, model=card.name, guidance=curve)
     assert source is not None
     text = args.prompt if args.prompt is not None else source.info.get("prompt", "")
     width, height = _size_for(source, engine, upscale=args.command == "upscale")
@@ -135,7 +138,7 @@ def _spec(args: argparse.Namespace, engine, source: Image.Image | None) -> JobSp
     kind = JobKind.VARIATION if args.command == "vary" else JobKind.UPSCALE
     # The image stands for the parent job that would have made it from this prompt; a --seed in the prompt is
     # the follow-up's own seed.
-    parent = imagine_spec(fields, LOCAL_REQUESTER, Mode.FAST, steps, model=engine.name)
+    parent = imagine_spec(fields, LOCAL_REQUESTER, Mode.FAST, steps, model=card.name, guidance=curve)
     return follow_up_spec(parent, kind, args.strength, 1, LOCAL_REQUESTER, Mode.FAST, steps, seed=fields.seed)
 
 
@@ -160,8 +163,10 @@ def _size_for(source: Image.Image, engine, upscale: bool) -> tuple[int, int]:
     width, height = source.size
     base = engine.base_resolution
     if upscale:
-        if max(width, height) > 2 * base:
-            raise InputError(f"image is {width}x{height}; upscales take images up to {2 * base} px per side")
-        return width - width % 8, height - height % 8
+        longest = engine.max_side // 2
+        if max(width, height) > longest:
+            raise InputError(f"image is {width}x{height}; upscales take images up to {longest} px per side")
+        multiple = engine.adapter.facts.pixel_multiple  # the family's VAE factor (× its patch size)
+        return max(multiple, width - width % multiple), max(multiple, height - height % multiple)
     fits = width % engine.size_step == 0 and height % engine.size_step == 0 and width * height <= 1.1 * base * base
     return (width, height) if fits else size_for_aspect(Aspect.of(width, height), base, engine.size_step)

@@ -1,7 +1,9 @@
 """Device and dtype, chosen once per process.
 
 CUDA runs bf16 where the GPU supports it (same range as fp32, so no VAE overflow) else fp16; Apple MPS runs
-fp16; CPU runs fp32, with bf16 autocast as an opt-in for CPUs that have native bf16.
+fp16, and bf16 for the transformer families (SD3, FLUX, Z-Image: trained and published in bf16, whose activations
+overflow fp16); CPU runs fp32, with bf16 autocast as an opt-in for CPUs that have native bf16. IMAGINE_DTYPE
+overrides all of it.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ class Placement:
         return contextlib.nullcontext()
 
 
-def choose(settings: EngineSettings) -> Placement:
-    """Pick device and dtype from settings ("auto" → the best available); raises ValueError for a missing device."""
+def choose(settings: EngineSettings, transformer: bool = False) -> Placement:
+    """Pick device and dtype from settings ("auto" → the best available) for a model of a ``transformer`` family or
+    not; raises ValueError for a missing device."""
     device = settings.device
     if device == "auto":
         if torch.cuda.is_available():
@@ -57,8 +60,10 @@ def choose(settings: EngineSettings) -> Placement:
     if dtype == "auto":
         if device == "cuda":
             dtype = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+            if transformer and dtype == "fp16":
+                logger.warning("this GPU has no bf16; running a transformer family in fp16, which may overflow")
         elif device == "mps":
-            dtype = "fp16"
+            dtype = "bf16" if transformer else "fp16"
         else:
             dtype = "fp32"
     autocast = device == "cpu" and dtype == "fp32" and settings.cpu_bf16_autocast and cpu_has_bf16()

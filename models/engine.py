@@ -1,16 +1,21 @@
 """The generation engine the worker calls: one loaded model, and ``run(spec)`` for every job kind.
 
-* imagine / reroll: four images in one batched denoising run (CFG batched too), cell i from seed ``seed + i``
-  so any cell can be regenerated alone; then a 2×2 grid.
+* imagine / reroll: four images in one batched denoising run (guidance batched too, where the family's pipeline
+  batches it), cell i from seed ``seed + i`` so any cell can be regenerated alone; then a 2×2 grid.
 * variation: four images by img2img from the source cell; strength 0.85 (strong: new composition, same
   subject and palette) or 0.5 (subtle: same composition, new details).
 * upscale: one image at 2× per side: Lanczos, then img2img refinement at strength 0.25 (subtle: sharpen what is
   there) or 0.45 (creative: invent new fine detail), with VAE tiling for large outputs.
 
-Steps and guidance are the spec's: the bot (and ``imagine generate``) fill ``spec.steps`` with
-``steps_for_quality(IMAGINE_STEPS, --quality)`` and ``spec.guidance`` from --stylize, so a kept spec regenerates
-the same pixels even after the settings change. The prompt flags are applied in models/prompting.py (--no, ``::``
-weights, --stylize, --style raw, --chaos), models/sampling.py (--stop) and models/tiling.py (--tile).
+Steps and guidance are the spec's: ``imagine generate`` (and the bot, from the worker's model card) fill
+``spec.steps`` with ``steps_for_quality(<the card's default steps>, --quality)`` and ``spec.guidance`` from --stylize
+on the card's guidance curve, so a kept spec regenerates the same pixels even after the settings change. The
+prompt flags are applied in models/prompting.py (--no, ``::`` weights, --stylize, --style raw, --chaos),
+models/sampling.py (--stop) and models/tiling.py (--tile).
+
+Every model family (SD 1/2/XL, SD3/3.5, FLUX.1, FLUX.2 klein, Z-Image) runs through the same steps; what differs
+(text encoders, pipeline arguments, latent layout, which flags it can honour) is its adapter's, in models/families/.
+A spec asking for a flag the family cannot honour fails with ``EngineError`` code ``unsupported``, never silently.
 
 ``Engine`` keeps the worker's engine contract (worker/engine.py): it raises the worker's ``Cancelled`` and
 ``EngineError(code, message)`` and reports the worker's ``Progress``. Out of GPU memory, a batch is retried one
@@ -30,22 +35,19 @@ from typing import TYPE_CHECKING, Any
 import torch
 from PIL import Image
 
-from models import device as devices
-from models import loader
+from models import loader, memory
 from models.encode import ImageInfo
-from models.grid import make_grid
-from models.preview import projection_for
-from models.prompting import build_conditioning, negative_text
-from models.result import EngineResult
+from models.families import base
+from models.prompting import negative_text
+from models.result import GRID_SIZE, EngineResult
 from models.sampling import StepHooks
 from models.settings import EngineSettings
 from models.tiling import seamless
-from worker.engine import OUT_OF_MEMORY, Cancelled, EngineError, ErrorCode, Progress
-from worker.sizes import DEFAULT_SIZE_STEP, SIZE_STEP
+from worker.cards import ModelCard
+from worker.engine import Cancelled, EngineError, ErrorCode, Progress
 from worker.spec import JobKind, JobSpec, Strength
 
 if TYPE_CHECKING:
-    from worker.cards import ModelCard
     from worker.engine import EngineClass
 
 __all__ = ["Cancelled", "Engine", "EngineError", "EngineResult", "Progress"]
@@ -56,42 +58,70 @@ logger = logging.getLogger(__name__)
 VARIATION_STRENGTH = {Strength.STRONG: 0.85, Strength.SUBTLE: 0.5}
 UPSCALE_STRENGTH = {Strength.SUBTLE: 0.25, Strength.CREATIVE: 0.45}
 UPSCALE_FACTOR = 2
-GRID_SIZE = 4
 
 
 class Engine:
     """A loaded model, ready to run jobs one at a time (pipelines are not thread-safe)."""
 
-    def __init__(self, model: loader.LoadedModel, placement: devices.Placement, settings: EngineSettings):
+    def __init__(self, model: loader.LoadedModel, settings: EngineSettings):
         self.model = model
-        self.placement = placement
-        self.settings = settings.for_family(model.family)
+        self.adapter = model.adapter
+        facts = self.adapter.facts
+        self.placement = model.placement
+        self.settings = settings.for_family(facts.family, facts.capabilities)
         self.name = model.name
-        self.device = placement.device
-        self.dtype = placement.dtype
-        self.family = model.family
-        self.base_resolution = model.base_resolution
-        self.size_step = SIZE_STEP.get(model.family, DEFAULT_SIZE_STEP)
+        self.device = self.placement.device
+        self.dtype = self.placement.dtype
+        self.family = facts.family
+        self.size_step = facts.size_step
+        # IMAGINE_BASE_RESOLUTION overrides the family's native side (small GPUs, tiny test models).
+        self.base_resolution = settings.base_resolution or facts.base_resolution
+        self.max_side = min(facts.max_side, base.MAX_SIDE_PER_BASE * self.base_resolution)
+        self.default_steps = settings.steps or facts.default_steps
         self.load_seconds = 0.0
-        self.projection = projection_for(model.family, self._pipe.vae)
-
-    @property
-    def _pipe(self) -> Any:
-        # diffusers registers a pipeline's modules (vae, unet, image_processor) at run time, out of mypy's sight.
-        return self.model.pipe
+        if self.base_resolution % self.size_step:
+            step = f"{facts.label}'s size step {self.size_step}"
+            raise loader.ModelLoadError(f"base resolution {self.base_resolution} is not a multiple of {step}")
+        _warn_unused(settings, facts)
 
     @classmethod
     def load(cls, settings: EngineSettings | None = None) -> Engine:
         """Load the configured model once per process; raises loader.ModelLoadError."""
         started = time.perf_counter()
         settings = settings or EngineSettings()
-        try:
-            placement = devices.choose(settings)
-        except ValueError as exc:
-            raise loader.ModelLoadError(str(exc)) from exc
-        engine = cls(loader.load(settings, placement), placement, settings)
+        engine = cls(loader.load(settings), settings)
         engine.load_seconds = time.perf_counter() - started
         return engine
+
+    @classmethod
+    def from_pipeline(cls, pipe: Any, settings: EngineSettings, name: str) -> Engine:
+        """An engine for a pipeline built in code (the benchmark's full-size models); raises loader.ModelLoadError."""
+        started = time.perf_counter()
+        engine = cls(loader.adopt(pipe, name, settings), settings)
+        engine.load_seconds = time.perf_counter() - started
+        return engine
+
+    def card(self) -> ModelCard:
+        """What this worker publishes to the fleet (worker/cards.py) for the bot to route, size and fill jobs by.
+
+        The name is the loaded model's (``IMAGINE_MODEL``, its alias resolved), the aliases the ``IMAGINE_ALIASES``
+        that point at it; everything else is the family adapter's (models/families/), with ``IMAGINE_STEPS`` and
+        ``IMAGINE_BASE_RESOLUTION`` where set. ``max_side`` is 4 × base (the long side of an upscale of the widest
+        ``--ar``, 4:1) unless the family's positional embeddings end sooner.
+        """
+        facts = self.adapter.facts
+        aliases = sorted(alias for alias, model in self.settings.aliases.items() if model == self.name != alias)
+        return ModelCard(
+            name=self.name,
+            aliases=tuple(aliases),
+            family=facts.family,
+            base_resolution=self.base_resolution,
+            size_step=self.size_step,
+            max_side=self.max_side,
+            default_steps=self.default_steps,
+            guidance=facts.guidance,
+            capabilities=facts.capabilities,
+        )
 
     def run(
         self,
@@ -102,33 +132,28 @@ class Engine:
     ) -> EngineResult:
         """Make a job's images; raises Cancelled, or EngineError with a code and a user-facing message."""
         started = time.perf_counter()
-        self._check(spec, source)
+        width, height, count = self._job_size(spec, source)
+        self._check(spec, source, width, height)
+        if should_cancel is not None and should_cancel():
+            raise Cancelled()
+        image = None if source is None else source.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
         hooks = StepHooks(
             stop_percent=spec.prompt.stop if spec.kind is not JobKind.UPSCALE else 100,
             progress=progress,
             should_cancel=should_cancel,
             preview_every=self.settings.preview_every,
-            projection=self.projection,
+            projection=self.adapter.projection,
+            spatial=lambda latents: self.adapter.spatial(latents, width, height),
         )
-        if should_cancel is not None and should_cancel():
-            raise Cancelled()
-        logger.info("job %s: %s %sx%s seed %s", spec.id, spec.kind, spec.prompt.width, spec.prompt.height, spec.seed)
+        logger.info("job %s: %s %sx%s seed %s", spec.id, spec.kind, width, height, spec.seed)
         timings: dict[str, float] = {}
+        strength = strength_for(spec)
         with (
-            self._out_of_memory_fails(spec),
+            memory.out_of_memory_fails(spec.id),
             torch.inference_mode(),
             self.placement.autocast(),
-            self._seamless(spec.prompt.tile),
+            seamless(*self.adapter.tile_modules(), enabled=spec.prompt.tile),
         ):
-            strength = strength_for(spec)
-            if spec.kind is JobKind.UPSCALE:
-                assert source is not None  # checked in _check
-                width, height = _even_size(source.width * UPSCALE_FACTOR, source.height * UPSCALE_FACTOR)
-                count = 1
-            else:
-                width, height = spec.prompt.width, spec.prompt.height
-                count = GRID_SIZE
-            image = None if source is None else source.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
             # Large images encode/decode in VAE tiles to bound memory; not with --tile, whose wrap-around padding
             # would wrap each VAE tile on itself instead of the whole image.
             large = max(width, height) > self.settings.vae_tiling_above
@@ -151,92 +176,60 @@ class Engine:
     ) -> list[Image.Image]:
         # 1. Encode the prompt: weights, --no, house style, and per-image --chaos, in one text-encoder batch.
         clock = time.perf_counter()
-        # Always through the text-to-image pipeline: same encoders, and one tokenization path for every job kind.
-        cond = build_conditioning(self.model.pipe, spec.prompt, spec.seed, count, self.settings)
-        pipe: Any = self.model.pipe if image is None else self.model.img2img
+        cond = self.adapter.encode(spec.prompt, spec.seed, count, self.settings)
         timings["encode_prompt"] = time.perf_counter() - clock
 
-        # 2. Denoise all images in one batch (one image at a time if the batch does not fit on the GPU).
+        # 2. Prepare the latents: the pipeline draws each image's noise from its own generator (seed + i), so any
+        # cell can be regenerated alone; img2img starts from the source instead, noised to ``strength``.
         clock = time.perf_counter()
+        pipe: Any = self.adapter.pipe if image is None else self.adapter.img2img
         steps = spec.steps
         if strength is not None:
             # img2img runs int(steps × strength) of the schedule's steps; at least one must remain.
             steps = max(steps, math.ceil(1 / strength))
         common = {
-            "guidance_scale": spec.guidance,
             "num_inference_steps": steps,
             "output_type": "latent",
             "callback_on_step_end": hooks,
             "callback_on_step_end_tensor_inputs": ["latents"],
         }
-        if image is None:
-            common.update(width=width, height=height)
-        else:
-            common.update(strength=strength)
 
+        # 3. Denoise all images in one batch (one image at a time if the batch does not fit on the GPU).
         def denoise(rows: list[int]) -> torch.Tensor:
             part = cond if len(rows) == cond.batch else cond.select(rows[0])
             generators = [torch.Generator("cpu").manual_seed(spec.seed + i) for i in rows]
-            extra = {} if image is None else {"image": [image] * len(rows)}
-            return pipe(**part.pipeline_kwargs(), generator=generators, **common, **extra).images
+            images = None if image is None else [image] * len(rows)
+            family = self.adapter.call_kwargs(spec.guidance, width, height, images, strength)
+            return pipe(**part.pipeline_kwargs(), generator=generators, **common, **family).images
 
-        latents = self._batched(denoise, count, f"job {spec.id}: denoise", width, height)
+        latents = memory.batched(denoise, count, f"job {spec.id}: denoise", width, height)
         timings["denoise"] = time.perf_counter() - clock
 
-        # 3. Decode with the VAE (tiled for large images), then convert to PIL.
+        # 4. Decode with the VAE (tiled for large images).
         clock = time.perf_counter()
-        images = self._batched(
-            lambda rows: self._decode(latents[rows[0] : rows[-1] + 1]), count, f"job {spec.id}: decode", width, height
+        images = memory.batched(
+            lambda rows: self.adapter.decode(latents[rows[0] : rows[-1] + 1], width, height),
+            count,
+            f"job {spec.id}: decode",
+            width,
+            height,
         )
         timings["decode"] = time.perf_counter() - clock
-        return self._pipe.image_processor.postprocess(images, output_type="pil")
-
-    def _decode(self, latents: torch.Tensor) -> torch.Tensor:
-        vae = self._pipe.vae
-        # An fp16 SDXL VAE overflows to NaN; such VAEs say so with force_upcast, and decode in fp32.
-        upcast = vae.dtype == torch.float16 and bool(getattr(vae.config, "force_upcast", False))
-        if upcast:
-            vae.to(torch.float32)
-        try:
-            latents = latents.to(vae.device, vae.dtype)
-            mean, std = getattr(vae.config, "latents_mean", None), getattr(vae.config, "latents_std", None)
-            if mean is not None and std is not None:
-                # VAEs that normalise their latents per channel (e.g. Playground's SDXL VAE) are un-normalised first.
-                shape = (1, len(mean), 1, 1)
-                mean_t = torch.tensor(mean).view(shape).to(latents)
-                std_t = torch.tensor(std).view(shape).to(latents)
-                return vae.decode(latents * std_t / vae.config.scaling_factor + mean_t, return_dict=False)[0]
-            return vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
-        finally:
-            if upcast:
-                vae.to(torch.float16)
-
-    def _batched(
-        self, work: Callable[[list[int]], torch.Tensor], count: int, stage: str, width: int, height: int
-    ) -> torch.Tensor:
-        """``work`` on all rows at once; on CUDA out-of-memory, retried one row at a time.
-
-        ``stage`` names the job and step for the log ("job <id>: denoise"). Raises EngineError when even one
-        row does not fit.
-        """
-        try:
-            return work(list(range(count)))
-        except torch.OutOfMemoryError:
-            if count == 1:
-                raise EngineError(ErrorCode.OOM, _oom_message(width, height)) from None
-            logger.warning(
-                "%s: out of memory for %s images at %sx%s; retrying one at a time", stage, count, width, height
-            )
-        self._free_memory()
-        try:
-            return torch.cat([work([i]) for i in range(count)])
-        except torch.OutOfMemoryError:
-            self._free_memory()
-            raise EngineError(ErrorCode.OOM, _oom_message(width, height)) from None
+        # 5. Post-process: pixels to PIL images.
+        return self.adapter.pipe.image_processor.postprocess(images, output_type="pil")
 
     # -- checks, context and results --------------------------------------------------------------------------
 
-    def _check(self, spec: JobSpec, source: Image.Image | None) -> None:
+    def _job_size(self, spec: JobSpec, source: Image.Image | None) -> tuple[int, int, int]:
+        """(width, height, images) of the output: a grid at the prompt's size, or one image at twice the source's."""
+        if spec.kind is not JobKind.UPSCALE or source is None:
+            return spec.prompt.width, spec.prompt.height, GRID_SIZE
+        # The VAE (and a transformer's patches) need sides divisible by the pixel multiple: other sources get trimmed.
+        multiple = self.adapter.facts.pixel_multiple
+        width, height = source.width * UPSCALE_FACTOR, source.height * UPSCALE_FACTOR
+        return width - width % multiple, height - height % multiple, 1
+
+    def _check(self, spec: JobSpec, source: Image.Image | None, width: int, height: int) -> None:
         wanted = spec.prompt.model
         if wanted is not None and self.settings.aliases.get(wanted, wanted) != self.name:
             raise EngineError(ErrorCode.UNSUPPORTED, f"this worker runs model {self.name!r}, not {wanted!r}")
@@ -247,31 +240,22 @@ class Engine:
             raise EngineError(ErrorCode.BAD_INPUT, f"{spec.kind} jobs need the source image")
         if not needs_source and source is not None:
             raise EngineError(ErrorCode.BAD_INPUT, f"{spec.kind} jobs take no source image")
-        step = self._pipe.vae_scale_factor
+        reason = base.refusal(spec, self.adapter.facts)
+        if reason is not None:
+            raise EngineError(ErrorCode.UNSUPPORTED, reason)
+        step = self.adapter.facts.pixel_multiple
         if spec.prompt.width % step or spec.prompt.height % step:
             size = f"{spec.prompt.width}x{spec.prompt.height}"
             raise EngineError(ErrorCode.BAD_INPUT, f"size {size} is not a multiple of {step} pixels")
-
-    @contextlib.contextmanager
-    def _out_of_memory_fails(self, spec: JobSpec) -> Iterator[None]:
-        """Out of memory where ``_batched`` has no fallback (prompt encoding, MPS): EngineError code ``oom``."""
-        try:
-            yield
-        except RuntimeError as exc:
-            if not is_out_of_memory(exc):
-                raise
-            logger.warning("job %s: out of memory: %s", spec.id, exc)
-            self._free_memory()
-            raise EngineError(ErrorCode.OOM, OUT_OF_MEMORY) from exc
-
-    @contextlib.contextmanager
-    def _seamless(self, enabled: bool) -> Iterator[None]:
-        with seamless(self._pipe.unet, self._pipe.vae, enabled=enabled):
-            yield
+        if max(width, height) > self.max_side:
+            longest = max(width, height)
+            raise EngineError(
+                ErrorCode.BAD_INPUT, f"a {longest} px side is longer than this model's {self.max_side} px"
+            )
 
     @contextlib.contextmanager
     def _vae_tiling(self, enabled: bool) -> Iterator[None]:
-        vae = self._pipe.vae
+        vae = self.adapter.pipe.vae
         if not enabled:
             yield
             return
@@ -280,10 +264,6 @@ class Engine:
             yield
         finally:
             vae.disable_tiling()
-
-    def _free_memory(self) -> None:
-        if self.device == "cuda":
-            torch.cuda.empty_cache()
 
     def _result(
         self,
@@ -295,64 +275,22 @@ class Engine:
         started: float,
         strength: float | None,
     ) -> EngineResult:
-        steps = spec.steps
-
-        def info(seed: int) -> ImageInfo:
-            return ImageInfo(
-                prompt=spec.prompt.text,
-                negative=negative_text(spec.prompt, self.settings),
-                seed=seed,
-                steps=steps,
-                guidance=spec.guidance,
-                width=width,
-                height=height,
-                model=self.name,
-                job_id=spec.id,
-                sampler="DPM++ 2M Karras" if self.settings.karras_sigmas else "DPM++ 2M",
-                strength=strength,
-            )
-
-        clock = time.perf_counter()
-        grid = make_grid(images) if len(images) == GRID_SIZE else None
-        timings["grid"] = time.perf_counter() - clock
-        seconds = time.perf_counter() - started
-        logger.info("job %s: %s done in %.2fs", spec.id, spec.kind, seconds)
-        return EngineResult(
-            images=images,
-            grid=grid,
+        info = ImageInfo(
+            prompt=spec.prompt.text,
+            negative=negative_text(spec.prompt, self.settings),
             seed=spec.seed,
+            steps=spec.steps,
+            guidance=spec.guidance,
             width=width,
             height=height,
-            seconds=seconds,
             model=self.name,
-            infos=[info(spec.seed + i) for i in range(len(images))],
-            grid_info=info(spec.seed) if grid is not None else None,
-            timings=timings,
-            max_file_bytes=self.settings.max_file_bytes,
+            job_id=spec.id,
+            sampler=self.adapter.facts.sampler,
+            strength=strength,
         )
-
-    def card(self) -> ModelCard:
-        """What this worker publishes to the fleet (worker/cards.py) for the bot to route and size jobs by.
-
-        The name is the loaded model's (``IMAGINE_MODEL``, its alias resolved), the aliases are the
-        ``IMAGINE_ALIASES`` that point at it; ``max_side`` is 4 × base, the long side of an upscale (2×) of the
-        widest ``--ar`` (4:1, whose long side is at most 2 × base): every job the bot makes fits, nothing doubles
-        past it. The SD families and the demo model honour --no, ``::`` weights, --tile and img2img; none inpaints.
-        """
-        from worker.cards import Capabilities, ModelCard
-        from worker.spec import SD_GUIDANCE
-
-        return ModelCard(
-            name=self.name,
-            aliases=tuple(sorted(a for a, target in self.settings.aliases.items() if target == self.name != a)),
-            family=self.family,
-            base_resolution=self.base_resolution,
-            size_step=self.size_step,
-            max_side=4 * self.base_resolution,
-            default_steps=self.settings.steps,
-            guidance=SD_GUIDANCE,
-            capabilities=Capabilities(negative_prompt=True, weights=True, tile=True, img2img=True, inpaint=False),
-        )
+        result = EngineResult.collect(images, info, timings, started, self.settings.max_file_bytes)
+        logger.info("job %s: %s done in %.2fs", spec.id, spec.kind, result.seconds)
+        return result
 
 
 def strength_for(spec: JobSpec) -> float | None:
@@ -364,20 +302,13 @@ def strength_for(spec: JobSpec) -> float | None:
     return None
 
 
-def _even_size(width: int, height: int, multiple: int = 8) -> tuple[int, int]:
-    # The VAE needs sides divisible by its 8× downsampling; engine outputs already are, other images get trimmed.
-    return width - width % multiple, height - height % multiple
-
-
-def _oom_message(width: int, height: int) -> str:
-    return f"out of GPU memory at {width}x{height}, even one image at a time; try a smaller size or lower --quality"
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether ``exc`` is the accelerator running out of memory (MPS reports it as a plain RuntimeError)."""
-    return isinstance(exc, torch.OutOfMemoryError) or (
-        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
-    )
+def _warn_unused(settings: EngineSettings, facts: base.FamilyFacts) -> None:
+    # A configured house style or default negative the family cannot use is said once, at load, not dropped silently.
+    can = facts.capabilities
+    if (settings.house_style or "").strip() and not can.stylize:
+        logger.warning("IMAGINE_HOUSE_STYLE is set, but %s cannot blend a house style: it is not used", facts.label)
+    if (settings.default_negative or "").strip() and not can.negative_prompt:
+        logger.warning("IMAGINE_DEFAULT_NEGATIVE is set, but %s has no negative prompt: it is not used", facts.label)
 
 
 if TYPE_CHECKING:

@@ -1,9 +1,11 @@
-"""Load the configured model as a Stable Diffusion pipeline, plus an img2img pipeline on the same weights.
+"""Load the configured model as a diffusers pipeline of a supported family, wrapped in its family's adapter.
 
 ``MODEL`` may be ``demo`` (the bundled model in ``models/demo_model/``; an error if it is missing), a local
 diffusers folder, a single-file ``.safetensors`` checkpoint (with configs from ``single_file_config``), or a
 hub id (the local Hugging Face cache first, then the hub with short timeouts unless ``HF_HUB_OFFLINE``).
-Every failure is a ``ModelLoadError`` naming what was asked for and what was missing.
+The family (models/families/) is known from the pipeline class: model_index.json's ``_class_name`` before the
+weights are read (it picks the dtype), then the loaded pipeline itself. Every failure is a ``ModelLoadError``
+naming what was asked for and what was missing; an unsupported pipeline names its class and the families that work.
 """
 
 from __future__ import annotations
@@ -22,20 +24,21 @@ import torch
 
 # From the defining modules: to a type checker, diffusers' top-level names are its placeholder classes for missing
 # backends (diffusers/__init__.py imports those first, in a try/except), which have no attributes.
-from diffusers.pipelines.auto_pipeline import AutoPipelineForImage2Image
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
-from diffusers.pipelines.stable_diffusion_xl.pipeline_stable_diffusion_xl import StableDiffusionXLPipeline
-from diffusers.schedulers.scheduling_dpmsolver_multistep import DPMSolverMultistepScheduler
 
+from models import device as devices
+from models import families
 from models.device import Placement
+from models.families import FamilyAdapter, Registration
+from models.families.sd import base_resolution, detect_family
 from models.settings import EngineSettings
-from worker.sizes import BASE_RESOLUTION
+
+__all__ = ["LoadedModel", "ModelLoadError", "adopt", "base_resolution", "detect_family", "load", "prepare"]
 
 logger = logging.getLogger(__name__)
 
 DEMO_MODEL_DIR = Path(__file__).parent / "demo_model"
-SUPPORTED = (StableDiffusionPipeline, StableDiffusionXLPipeline)
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
@@ -49,74 +52,132 @@ class ModelLoadError(Exception):
 
 @dataclass
 class LoadedModel:
-    """A loaded text-to-image pipeline and its img2img twin sharing the same modules."""
+    """A loaded model: its family's adapter (text-to-image, img2img and inpaint pipelines sharing the modules)."""
 
     name: str
-    pipe: StableDiffusionPipeline | StableDiffusionXLPipeline
-    img2img: DiffusionPipeline
-    family: str
-    base_resolution: int
-    # The scheduler the model shipped with, before DPM-Solver++ replaced it (the benchmark's "stock" baseline).
+    adapter: FamilyAdapter
+    placement: Placement
+    # The scheduler the model shipped with, before the engine's replaced it (the benchmark's "stock" baseline).
     shipped_scheduler: Any = None
 
+    @property
+    def pipe(self) -> Any:
+        return self.adapter.pipe
 
-def load(settings: EngineSettings, placement: Placement) -> LoadedModel:
-    """Load ``settings.model`` onto ``placement``; raises ModelLoadError."""
+    @property
+    def img2img(self) -> Any:
+        return self.adapter.img2img
+
+    @property
+    def inpaint(self) -> Any:
+        return self.adapter.inpaint
+
+    @property
+    def family(self) -> str:
+        return self.adapter.facts.family
+
+    @property
+    def base_resolution(self) -> int:
+        return self.adapter.facts.base_resolution
+
+
+def load(settings: EngineSettings) -> LoadedModel:
+    """Load ``settings.model`` onto the configured device; raises ModelLoadError."""
     name = settings.resolve_model()
-    # 1. Read the weights (in the target dtype, so fp16/bf16 never hold an fp32 copy).
+    # 1. The family, from model_index.json when it can be read before the weights (refused before they load).
+    class_name = _index_class_name(name, settings)
+    expected = None if class_name is None else families.by_class_name(class_name)
+    if class_name is not None and expected is None:
+        raise _unsupported(name, class_name)
+    # 2. Where it runs: transformer families take bf16 on any accelerator that has it.
+    try:
+        placement = devices.choose(settings, transformer=expected is not None and expected.transformer)
+    except ValueError as exc:
+        raise ModelLoadError(str(exc)) from exc
+    # 3. Read the weights (in the target dtype, so fp16/bf16 never hold an fp32 copy).
     pipe = _read(name, settings, placement.torch_dtype)
-    if not isinstance(pipe, SUPPORTED):
-        raise ModelLoadError(f"model {name!r} is a {type(pipe).__name__}; only Stable Diffusion 1/2 and SDXL work")
-    family = "demo" if name == "demo" else detect_family(pipe)
+    family = families.for_pipeline(pipe)
+    if family is None:
+        raise _unsupported(name, type(pipe).__name__)
+    return prepare(pipe, name, settings, placement, family)
 
-    # 2. Place it: device, dtype, and the fast paths of each device.
-    pipe.to(placement.device)
-    if pipe.unet.dtype != placement.torch_dtype:  # only the in-code tiny model arrives in fp32
+
+def adopt(pipe: DiffusionPipeline, name: str, settings: EngineSettings) -> LoadedModel:
+    """A pipeline built in code (the benchmark's full-size models), placed as ``load`` places one it read."""
+    family = families.for_pipeline(pipe)
+    if family is None:
+        raise _unsupported(name, type(pipe).__name__)
+    try:
+        placement = devices.choose(settings, transformer=family.transformer)
+    except ValueError as exc:
+        raise ModelLoadError(str(exc)) from exc
+    return prepare(pipe, name, settings, placement, family)
+
+
+def _unsupported(name: str, class_name: str) -> ModelLoadError:
+    return ModelLoadError(
+        f"model {name!r} is a {class_name}, a pipeline family this engine does not run; it runs {families.names()}"
+    )
+
+
+def prepare(
+    pipe: DiffusionPipeline, name: str, settings: EngineSettings, placement: Placement, family: Registration
+) -> LoadedModel:
+    """Place a pipeline of ``family`` on ``placement`` and wrap it in the family's adapter (also for pipelines built
+    in code, as the benchmark's full-size models are)."""
+    # 1. Place it: device, dtype, and the fast paths of each device.
+    modules: Any = pipe  # diffusers registers a pipeline's modules (unet, transformer, vae) at run time
+    denoiser = "unet" if getattr(modules, "unet", None) is not None else "transformer"
+    if pipe.device.type != placement.device:  # (diffusers warns needlessly on some modules' no-op moves)
+        pipe.to(placement.device)
+    if getattr(modules, denoiser).dtype != placement.torch_dtype:  # only models built in code arrive in fp32
         pipe.to(dtype=placement.torch_dtype)
     pipe.set_progress_bar_config(disable=True)
-    if placement.device == "cuda":
+    if placement.device == "cuda" and denoiser == "unet":
         # Attention already runs through torch SDPA (diffusers' default processor); channels_last speeds convs.
-        pipe.unet.to(memory_format=torch.channels_last)
-        pipe.vae.to(memory_format=torch.channels_last)
+        modules.unet.to(memory_format=torch.channels_last)
+        modules.vae.to(memory_format=torch.channels_last)
     if settings.compile_unet:
         # Default mode: compiles in about a minute; sizes after the first compile as dynamic shapes, so the many
-        # aspect ratios do not each trigger a recompile. Both pipelines get the compiled module (step 4).
-        pipe.unet = torch.compile(pipe.unet)
+        # aspect ratios do not each trigger a recompile. Every pipeline of the family gets the compiled module.
+        setattr(modules, denoiser, torch.compile(getattr(modules, denoiser)))
 
-    shipped_scheduler = pipe.scheduler
-    # 3. DPM-Solver++ (2M): good pictures in ~20 steps, deterministic (no noise injected while sampling).
-    pipe.scheduler = DPMSolverMultistepScheduler.from_config(
-        pipe.scheduler.config, algorithm_type="dpmsolver++", use_karras_sigmas=settings.karras_sigmas
-    )
-
-    # 4. The img2img pipeline reuses every module object: one copy of the weights in memory.
-    img2img = AutoPipelineForImage2Image.from_pipe(pipe)
-    img2img.set_progress_bar_config(disable=True)
-    base = base_resolution(family, pipe)
-    logger.info("loaded %s (%s, base %spx) on %s/%s", name, family, base, placement.device, placement.dtype)
-    return LoadedModel(
-        name=name, pipe=pipe, img2img=img2img, family=family, base_resolution=base, shipped_scheduler=shipped_scheduler
-    )
+    # 2. The family's adapter: its scheduler, its img2img and inpaint pipelines on the same modules, its facts.
+    shipped_scheduler = modules.scheduler
+    adapter = family.adapter(pipe, settings, name)
+    facts = adapter.facts
+    logger.info(
+        "loaded %s (%s, %s, base %spx) on %s/%s",
+        name, facts.label, facts.family, facts.base_resolution, placement.device, placement.dtype,
+    )  # fmt: skip
+    return LoadedModel(name=name, adapter=adapter, placement=placement, shipped_scheduler=shipped_scheduler)
 
 
-def detect_family(pipe: DiffusionPipeline) -> str:
-    """ "sd1", "sd2" or "sdxl", from the pipeline class and the UNet's conditioning."""
-    config = pipe.unet.config
-    if isinstance(pipe, StableDiffusionXLPipeline) or config.addition_embed_type == "text_time":
-        return "sdxl"
-    if config.cross_attention_dim == 2048:
-        return "sdxl"
-    if config.cross_attention_dim == 1024:
-        return "sd2"
-    # 768 is SD1.x; anything else (custom or toy widths) is treated as SD1-like.
-    return "sd1"
+def _index_class_name(name: str, settings: EngineSettings) -> str | None:
+    """The pipeline class model_index.json names, read before the weights; None when it cannot be read yet."""
+    if name == "demo":
+        index = DEMO_MODEL_DIR / "model_index.json"
+    elif Path(name).expanduser().suffix in (".safetensors", ".ckpt"):
+        # A single file's family is its config folder's (a hub id there is read when the file is).
+        if settings.single_file_config is None:
+            return None
+        index = Path(settings.single_file_config).expanduser() / "model_index.json"
+    elif Path(name).expanduser().is_dir():
+        index = Path(name).expanduser() / "model_index.json"
+    elif _HUB_ID.match(name):
+        from huggingface_hub import try_to_load_from_cache
 
-
-def base_resolution(family: str, pipe: DiffusionPipeline) -> int:
-    """The family's native size; SD2 comes as 768 px (v) and 512 px (base) models, told apart by the UNet."""
-    if family == "sd2" and pipe.unet.config.sample_size * pipe.vae_scale_factor == 512:
-        return 512
-    return BASE_RESOLUTION[family]
+        cached = try_to_load_from_cache(name, "model_index.json")  # the local cache only, never the hub
+        if not isinstance(cached, str):
+            return None
+        index = Path(cached)
+    else:
+        return None
+    try:
+        class_name = json.loads(index.read_text()).get("_class_name")
+    except (OSError, ValueError):
+        return None
+    return class_name if isinstance(class_name, str) else None
 
 
 def _read(name: str, settings: EngineSettings, dtype: torch.dtype) -> DiffusionPipeline:
@@ -159,12 +220,22 @@ def _from_single_file(path: Path, settings: EngineSettings, dtype: torch.dtype) 
             "(its configs say how to read the weights; nothing is downloaded)"
         )
     config_dir = Path(config).expanduser()
-    pipeline_class: type[StableDiffusionPipeline | StableDiffusionXLPipeline] = StableDiffusionPipeline
+    pipeline_class: Any = StableDiffusionPipeline
     kwargs: dict[str, Any] = {}
     if (config_dir / "model_index.json").is_file():
-        index = json.loads((config_dir / "model_index.json").read_text())
-        if index.get("_class_name") == "StableDiffusionXLPipeline":
-            pipeline_class = StableDiffusionXLPipeline
+        class_name = json.loads((config_dir / "model_index.json").read_text()).get("_class_name", "")
+        family = families.by_class_name(class_name)
+        if family is None:
+            raise ModelLoadError(
+                f"checkpoint {str(path)!r}: its config folder is a {class_name}, a pipeline family this engine does "
+                f"not run; it runs {families.names()}"
+            )
+        pipeline_class = next(cls for cls in family.pipelines if cls.__name__ == class_name)
+        if not hasattr(pipeline_class, "from_single_file"):
+            raise ModelLoadError(
+                f"checkpoint {str(path)!r}: diffusers reads no single-file {family.name} checkpoints; "
+                "use a diffusers folder or hub id"
+            )
         kwargs = _no_safety_checker(config_dir / "model_index.json")
     try:
         return pipeline_class.from_single_file(

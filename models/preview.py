@@ -3,12 +3,14 @@
 SD latents are close to a linear image code: each latent pixel's 4 channels map to the RGB of its 8×8 patch
 by a fixed 4×3 matrix well enough for a thumbnail. The SD1 and SDXL matrices are the widely used ones
 (ComfyUI's ``latent_rgb_factors``, fitted on each family's VAE). Other VAEs (the demo model, the tiny test
-models) get a matrix fitted once at load by least squares: decode a few smooth random latents and regress
-the decoded pixels (averaged per 8×8 patch) on the latents.
+models, the 16- and 32-channel VAEs of the transformer families) get a matrix fitted once at load by least
+squares: decode a few smooth random latents and regress the decoded pixels (averaged per latent pixel's patch)
+on the latents.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -67,15 +69,36 @@ def projection_for(family: str, vae) -> Projection:
 
 
 def fit_projection(vae, samples: int = 8, size: int = 64, seed: int = 0) -> Projection:
-    """Least-squares latent → RGB fit of what ``vae`` decodes from smooth random latents (runs once, at load)."""
-    generator = torch.Generator("cpu").manual_seed(seed)
+    """Least-squares latent → RGB fit of what ``vae`` decodes from smooth random latents (runs once, at load).
+
+    Latents are as the denoiser sees them: divided by the VAE's scaling factor (and shifted back by its shift
+    factor, for the VAEs that have one) before decoding.
+    """
     factor = 2 ** (len(vae.config.block_out_channels) - 1)
-    channels, side = vae.config.latent_channels, size // factor
+    shift = getattr(vae.config, "shift_factor", None) or 0.0
+
+    def decode(latents: torch.Tensor) -> torch.Tensor:
+        return vae.decode(latents.to(vae.device, vae.dtype) / vae.config.scaling_factor + shift).sample
+
+    return fit_decoder(decode, vae.config.latent_channels, factor, samples=samples, size=size, seed=seed)
+
+
+def fit_decoder(
+    decode: Callable[[torch.Tensor], torch.Tensor],
+    channels: int,
+    factor: int,
+    samples: int = 8,
+    size: int = 64,
+    seed: int = 0,
+) -> Projection:
+    """Least-squares fit of ``decode`` ([B, channels, h, w] latents → pixels ``factor`` times larger, in [-1, 1])."""
+    generator = torch.Generator("cpu").manual_seed(seed)
+    side = size // factor
     # Smooth fields (a 4×4 grid upsampled) look more like real latents than white noise does.
     coarse = torch.randn(samples, channels, 4, 4, generator=generator)
     latents = F.interpolate(coarse, size=(side, side), mode="bilinear", align_corners=False)
     with torch.no_grad():
-        decoded = vae.decode(latents.to(vae.device, vae.dtype) / vae.config.scaling_factor).sample.float().cpu()
+        decoded = decode(latents).float().cpu()
     target = F.adaptive_avg_pool2d(decoded.clamp(-1, 1), (side, side))
     x = latents.permute(0, 2, 3, 1).reshape(-1, channels)
     x = torch.cat([x, torch.ones(x.shape[0], 1)], dim=1)

@@ -12,11 +12,17 @@ Everything here happens in embedding space, after one batched text-encoder call:
 * --chaos: each of the four images gets its own Gaussian noise on the positive embedding, scaled by
   ``chaos_scale × chaos / 100`` times each token's spread, seeded from that image's seed, so the four
   images drift further apart in content as chaos grows, and each cell stays reproducible on its own.
+
+``condition`` does this for any family whose text encoders give fixed-length token embeddings (and maybe a pooled
+vector): SD 1/2/XL (``build_conditioning``), SD3, FLUX.1 and FLUX.2 klein, each passing its own ``encode``.
+A family without a negative prompt (no classifier-free guidance) gets ``negatives=False``: no negative side at all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
@@ -34,10 +40,11 @@ CHAOS_SEED_OFFSET = 2**32
 
 @dataclass(frozen=True)
 class Conditioning:
-    """Per-image text conditioning: rows are images; ``pooled`` tensors only for SDXL."""
+    """Per-image text conditioning: rows are images; ``pooled`` tensors for SDXL, SD3 and FLUX.1; no ``negative``
+    for a family without a negative prompt."""
 
     embeds: torch.Tensor
-    negative: torch.Tensor
+    negative: torch.Tensor | None
     pooled: torch.Tensor | None = None
     negative_pooled: torch.Tensor | None = None
 
@@ -50,18 +57,20 @@ class Conditioning:
         pick = slice(index, index + 1)
         return Conditioning(
             embeds=self.embeds[pick],
-            negative=self.negative[pick],
+            negative=None if self.negative is None else self.negative[pick],
             pooled=None if self.pooled is None else self.pooled[pick],
             negative_pooled=None if self.negative_pooled is None else self.negative_pooled[pick],
         )
 
-    def pipeline_kwargs(self) -> dict[str, torch.Tensor]:
-        """The ``*_embeds`` arguments of a diffusers SD/SDXL pipeline call."""
-        kwargs = {"prompt_embeds": self.embeds, "negative_prompt_embeds": self.negative}
-        if self.pooled is not None and self.negative_pooled is not None:
-            kwargs["pooled_prompt_embeds"] = self.pooled
-            kwargs["negative_pooled_prompt_embeds"] = self.negative_pooled
-        return kwargs
+    def pipeline_kwargs(self) -> dict[str, Any]:
+        """The ``*_embeds`` arguments of a diffusers pipeline call (the same names in every family that takes them)."""
+        named = {
+            "prompt_embeds": self.embeds,
+            "negative_prompt_embeds": self.negative,
+            "pooled_prompt_embeds": self.pooled,
+            "negative_pooled_prompt_embeds": self.negative_pooled,
+        }
+        return {name: value for name, value in named.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -125,21 +134,46 @@ def build_conditioning(
     batch: int,
     settings: EngineSettings,
 ) -> Conditioning:
-    """Text conditioning for ``batch`` images from seeds ``seed, seed+1, …``; raises ValueError on bad weights."""
+    """SD 1/2/XL text conditioning for ``batch`` images from seeds ``seed, seed+1, …``; raises ValueError on bad
+    weights."""
+    return condition(
+        lambda texts: encode_texts(pipe, texts), fields, seed, batch, settings, zeros_for_empty=_zeros_for_empty(pipe)
+    )
+
+
+@torch.no_grad()
+def condition(
+    encode: Callable[[list[str]], Encoded],
+    fields: PromptFields,
+    seed: int,
+    batch: int,
+    settings: EngineSettings,
+    *,
+    negatives: bool = True,
+    zeros_for_empty: bool = False,
+) -> Conditioning:
+    """Text conditioning for ``batch`` images from seeds ``seed, seed+1, …`` with ``encode`` (texts → one batch of
+    fixed-length embeddings); raises ValueError on bad weights, or a negative side the family has not.
+
+    ``negatives``: whether the family has a negative prompt; ``zeros_for_empty``: an empty negative is all zeros
+    (SDXL was trained that way) rather than the encoded empty text.
+    """
     # 1. Sort the prompt parts: positive weights make the prompt, negative ones join the negative side.
     positive = [(p.text, p.weight) for p in fields.prompts if p.weight > 0]
     pushed_away = [(p.text, -p.weight) for p in fields.prompts if p.weight < 0]
     if not positive:
         raise ValueError("a prompt needs at least one part with a positive weight")
     negative = negative_text(fields, settings)
+    if not negatives and (negative or pushed_away):
+        raise ValueError("this model has no negative prompt (--no, negative :: weights)")
     share = house_style_share(fields, settings)
     house_style = settings.house_style if share > 0 else None  # a share above 0 means there is a house style
 
     # 2. Encode every text once, in one batch.
-    texts = [t for t, _ in positive] + [t for t, _ in pushed_away] + [negative]
+    texts = [t for t, _ in positive] + [t for t, _ in pushed_away] + ([negative] if negatives else [])
     if house_style is not None:
         texts.append(house_style)
-    encoded = encode_texts(pipe, texts)
+    encoded = encode(texts)
     n_pos, n_neg = len(positive), len(pushed_away)
 
     # 3. Positive side: weighted average, then the house style.
@@ -148,25 +182,30 @@ def build_conditioning(
         cond = cond.mix(encoded.blend([(len(texts) - 1, 1.0)]), share)
 
     # 4. Negative side: the --no text (weight 1) plus parts with negative weight.
-    negative_index = n_pos + n_neg
-    uncond = encoded.blend([(negative_index, 1.0)] + [(n_pos + j, w) for j, (_, w) in enumerate(pushed_away)])
-    if not negative and not pushed_away and _zeros_for_empty(pipe):
-        # SDXL was trained with zeroed (not "empty string") unconditional embeddings.
-        uncond = Encoded(
-            torch.zeros_like(uncond.embeds), None if uncond.pooled is None else torch.zeros_like(uncond.pooled)
-        )
+    uncond = None
+    if negatives:
+        negative_index = n_pos + n_neg
+        uncond = encoded.blend([(negative_index, 1.0)] + [(n_pos + j, w) for j, (_, w) in enumerate(pushed_away)])
+        if not negative and not pushed_away and zeros_for_empty:
+            # SDXL was trained with zeroed (not "empty string") unconditional embeddings.
+            uncond = Encoded(
+                torch.zeros_like(uncond.embeds), None if uncond.pooled is None else torch.zeros_like(uncond.pooled)
+            )
 
     # 5. One row per image; --chaos perturbs each image's positive row with its own seeded noise.
-    rows = [_with_chaos(cond, fields.chaos, seed + i, settings) for i in range(batch)]
+    rows = [with_chaos(cond, fields.chaos, seed + i, settings) for i in range(batch)]
     return Conditioning(
         embeds=torch.cat([r.embeds for r in rows]),
-        negative=uncond.embeds.expand(batch, -1, -1).contiguous(),
+        negative=None if uncond is None else uncond.embeds.expand(batch, -1, -1).contiguous(),
         pooled=None if cond.pooled is None else torch.cat([r.pooled for r in rows if r.pooled is not None]),
-        negative_pooled=None if uncond.pooled is None else uncond.pooled.expand(batch, -1).contiguous(),
+        negative_pooled=None
+        if uncond is None or uncond.pooled is None
+        else uncond.pooled.expand(batch, -1).contiguous(),
     )
 
 
-def _with_chaos(cond: Encoded, chaos: int, image_seed: int, settings: EngineSettings) -> Encoded:
+def with_chaos(cond: Encoded, chaos: int, image_seed: int, settings: EngineSettings) -> Encoded:
+    """``cond`` plus --chaos noise seeded from one image's seed (``cond`` itself at chaos 0)."""
     scale = settings.chaos_scale * chaos / 100
     if scale == 0:
         return cond

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from PIL import Image
 
 from models.encode import DISCORD_LIMIT, ImageInfo, encode_image
+from models.grid import make_grid
+
+GRID_SIZE = 4
 
 
 @dataclass
@@ -29,6 +32,31 @@ class EngineResult:
     grid_info: ImageInfo | None = None
     timings: dict[str, float] = field(default_factory=dict)
     max_file_bytes: int = DISCORD_LIMIT
+
+    @classmethod
+    def collect(
+        cls, images: list[Image.Image], info: ImageInfo, timings: dict[str, float], started: float, max_file_bytes: int
+    ) -> EngineResult:
+        """The finished cells (cell i made from seed ``info.seed + i``) and, for four, their 2×2 grid.
+
+        Records the grid's time in ``timings["grid"]``; ``seconds`` runs from ``started``.
+        """
+        clock = time.perf_counter()
+        grid = make_grid(images) if len(images) == GRID_SIZE else None
+        timings["grid"] = time.perf_counter() - clock
+        return cls(
+            images=images,
+            grid=grid,
+            seed=info.seed,
+            width=info.width,
+            height=info.height,
+            seconds=time.perf_counter() - started,
+            model=info.model,
+            infos=[replace(info, seed=info.seed + i) for i in range(len(images))],
+            grid_info=info if grid is not None else None,
+            timings=timings,
+            max_file_bytes=max_file_bytes,
+        )
 
     def files(self) -> dict[str, bytes]:
         """Encoded files with metadata: ``grid.png`` (grids only) and ``1.png``…; WebP/JPEG names when too big.

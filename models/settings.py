@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from worker.cards import Capabilities
 from worker.settings import ENV_CONFIG
 
 DEFAULT_HOUSE_STYLE = "beautiful composition, soft cinematic lighting, rich color, highly detailed"
@@ -36,12 +37,20 @@ class EngineSettings(BaseSettings):
     # On CPUs with native bf16 (AVX512-BF16/AMX) autocast roughly halves the UNet time; off by default
     # because elsewhere it is slower than fp32 and pixels differ from the fp32 reference.
     cpu_bf16_autocast: bool = False
+    # torch.compile the denoiser (the UNet, or the transformer of SD3, FLUX, Z-Image); the name predates those.
     compile_unet: bool = False
 
-    # Denoising steps at --quality 1 (the demo model wants about 20 DPM-Solver++ steps). Specs carry their steps:
-    # the bot reads this same variable to fill them, and so do ``imagine generate`` and the benchmark.
-    steps: int = Field(default=20, ge=1, le=200)
+    # Denoising steps at --quality 1; unset: the model family's recommended steps (20 for Stable Diffusion and the
+    # demo model, 40 for SD3.5 Medium, 4 for FLUX.1 schnell, …; see models/families/). Specs carry their steps: the
+    # bot reads this same variable (or the model card) to fill them, and so do ``imagine generate`` and the benchmark.
+    steps: int | None = Field(default=None, ge=1, le=200)
     karras_sigmas: bool = True
+    # The model's native side, instead of its family's (1024 px for SDXL, SD3, FLUX, Z-Image): --ar sizes keep about
+    # base² pixels. For small GPUs and for tests, where the tiny random-weight models run at 64–128 px on a CPU.
+    base_resolution: int | None = Field(default=None, ge=16)
+    # FLUX.1 only: above 1, each step runs a second, negative pass ("true CFG", twice the denoising time) so --no
+    # and negative ``::`` weights work; at 1 (the default) FLUX.1 has no negative prompt and refuses them.
+    true_cfg_scale: float = Field(default=1.0, ge=1.0, le=30.0)
     # A preview image goes with every n-th progress report; 0 disables previews.
     preview_every: int = Field(default=5, ge=0)
 
@@ -60,13 +69,20 @@ class EngineSettings(BaseSettings):
     # Discord's attachment limit; larger grids are re-encoded (see models/encode.py).
     max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
-    def for_family(self, family: str) -> EngineSettings:
-        """These settings with the house style and default negative filled in for a model family."""
+    def for_family(self, family: str, capabilities: Capabilities | None = None) -> EngineSettings:
+        """These settings with the house style and default negative filled in for a model family.
+
+        A family without a negative prompt (``capabilities.negative_prompt`` false) gets no default negative, and
+        one that cannot blend a house style (``capabilities.stylize`` false) gets no house style.
+        """
+        can = capabilities or Capabilities()
         own_words = family == "demo"
         return self.model_copy(
             update={
-                "house_style": _or(self.house_style, "" if own_words else DEFAULT_HOUSE_STYLE),
-                "default_negative": _or(self.default_negative, "" if own_words else DEFAULT_NEGATIVE),
+                "house_style": _or(self.house_style, "" if own_words or not can.stylize else DEFAULT_HOUSE_STYLE),
+                "default_negative": _or(
+                    self.default_negative, "" if own_words or not can.negative_prompt else DEFAULT_NEGATIVE
+                ),
             }
         )
 

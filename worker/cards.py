@@ -18,8 +18,9 @@ class Capabilities(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    negative_prompt: bool = True  # --no (and a default negative)
+    negative_prompt: bool = True  # --no, parts with a negative ``::`` weight, and a default negative
     weights: bool = True  # ``::`` multi-prompt weights
+    stylize: bool = True  # --stylize other than 100 (a house style blended in, and/or a guidance curve)
     tile: bool = True  # --tile (seamless padding of the denoiser's convolutions)
     img2img: bool = True  # variations and upscales
     inpaint: bool = False  # Vary (Region) and the editing tools

@@ -1,9 +1,10 @@
 """Aspect ratio → pixel size: the one resolution table of the project.
 
-A model is trained around a base resolution (512 px for SD1.x, 768 for SD2.x, 1024 for SDXL); images far from
-base² pixels come out broken (duplicated subjects, mush). So a requested ratio is met with sides that are
-multiples of the model's size step and an area within ±10 % of base², choosing the ratio closest to the request.
-SDXL was trained on a fixed bucket list, so at base 1024 only those buckets are offered.
+A model is trained around a base resolution (512 px for SD1.x, 768 for SD2.x, 1024 for SDXL and the transformer
+families); images far from base² pixels come out broken (duplicated subjects, mush). So a requested ratio is met
+with sides that are multiples of the model's size step and an area within ±10 % of base², choosing the ratio
+closest to the request. SDXL was trained on a fixed bucket list, so at base 1024 with SD's 64 px step only those
+buckets are offered; the transformer families (16 px steps) get every size of about 1 MP.
 """
 
 from __future__ import annotations
@@ -11,13 +12,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-# Base resolutions by model family; "demo" is the bundled model's native size.
-BASE_RESOLUTION: dict[str, int] = {"sd1": 512, "sd2": 768, "sdxl": 1024, "demo": 128}
+# Base resolutions by model family; "demo" is the bundled model's native size. SD3/3.5, FLUX.1, FLUX.2 klein and
+# Z-Image all publish 1024×1024 as native (see models/families/ for the sources).
+BASE_RESOLUTION: dict[str, int] = {
+    "sd1": 512, "sd2": 768, "sdxl": 1024, "demo": 128, "sd3": 1024, "flux": 1024, "flux2-klein": 1024, "z-image": 1024,
+}  # fmt: skip
 
 # Sides must be multiples of this: the VAE's factor 8 × the UNet's total downsampling (8 for SD models).
 DEFAULT_SIZE_STEP = 64
-# By family; the demo UNet downsamples 4× (three blocks), so its sides step by 32 px.
-SIZE_STEP: dict[str, int] = {"sd1": 64, "sd2": 64, "sdxl": 64, "demo": 32}
+# By family; the demo UNet downsamples 4× (three blocks), so its sides step by 32 px. The transformer families
+# patchify the 8× VAE's latents 2×2: 16 px.
+SIZE_STEP: dict[str, int] = {
+    "sd1": 64, "sd2": 64, "sdxl": 64, "demo": 32, "sd3": 16, "flux": 16, "flux2-klein": 16, "z-image": 16,
+}  # fmt: skip
 
 AREA_TOLERANCE = 0.10
 # A size more than 10 % off the requested ratio passes for another ratio. At the demo's 128 px base with 32 px

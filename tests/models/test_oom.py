@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-import models.engine
 from models.engine import Engine, EngineError
 from tests.models.conftest import distance, make_spec
 from worker.engine import OUT_OF_MEMORY, ErrorCode
@@ -70,7 +69,7 @@ def test_oom_outside_the_fallback_is_an_engine_error(
     def encode(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(models.engine, "build_conditioning", encode)
+    monkeypatch.setattr(engine.adapter, "encode", encode)
     with pytest.raises(EngineError) as info:
         engine.run(make_spec())
     assert (info.value.code, info.value.message) == (ErrorCode.OOM, OUT_OF_MEMORY)
@@ -82,7 +81,7 @@ def test_other_runtime_errors_are_not_called_oom(engine: Engine, monkeypatch: py
     def encode(*args, **kwargs):
         raise RuntimeError("expected scalar type Half but found Float")
 
-    monkeypatch.setattr(models.engine, "build_conditioning", encode)
+    monkeypatch.setattr(engine.adapter, "encode", encode)
     with pytest.raises(RuntimeError, match="scalar type"):
         engine.run(make_spec())
 

@@ -1,0 +1,53 @@
+"""What the four flow-matching transformer families (SD3, FLUX.1, FLUX.2 klein, Z-Image) share.
+
+* Sampling: their published scheduler, flow-matching Euler, kept as shipped (same config and sigmas) but as
+  ``FlowMatchEulerWithEstimate``, which also records each step's clean-image estimate for --stop and previews.
+* Sizes: an 8× VAE under a 2×2 patchifying transformer, so sides are multiples of 16 px (``size_step`` and the
+  hard ``pixel_multiple``); native 1024×1024, about 1 MP (worker/sizes.py); the longest side is 4 × base unless the
+  family's positional embeddings end sooner.
+* Latents: ``(z - shift_factor) · scaling_factor`` for the 16-channel VAE of SD3, FLUX.1 and Z-Image.
+* No --tile: circular padding needs convolutions; these denoisers are transformers over patch tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+# From the defining modules: to a type checker, diffusers' top-level names are placeholder classes (see loader.py).
+from diffusers.pipelines.auto_pipeline import AutoPipelineForImage2Image, AutoPipelineForInpainting
+from diffusers.pipelines.pipeline_utils import DiffusionPipeline
+
+from models.families.base import MAX_SIDE_PER_BASE
+from models.sampling import FlowMatchEulerWithEstimate
+from worker.sizes import BASE_RESOLUTION, SIZE_STEP
+
+SAMPLER = "Euler (flow matching)"
+
+
+def use_flow_scheduler(pipe: DiffusionPipeline) -> None:
+    """The shipped flow-matching Euler scheduler, rebuilt from its own config as the estimate-keeping subclass."""
+    pipe.scheduler = FlowMatchEulerWithEstimate.from_config(pipe.scheduler.config)
+
+
+def siblings(pipe: DiffusionPipeline) -> tuple[DiffusionPipeline, DiffusionPipeline]:
+    """The family's image-to-image and inpaint pipelines on ``pipe``'s modules (diffusers' auto pipelines)."""
+    img2img = AutoPipelineForImage2Image.from_pipe(pipe)
+    inpaint = AutoPipelineForInpainting.from_pipe(pipe)
+    for sibling in (img2img, inpaint):
+        sibling.set_progress_bar_config(disable=True)
+    return img2img, inpaint
+
+
+def sizes(family: str, limit: int | None = None) -> tuple[int, int, int]:
+    """(base_resolution, size_step, max_side) of a flow family; ``limit`` is a hard cap from its positions."""
+    base = BASE_RESOLUTION[family]
+    longest = MAX_SIDE_PER_BASE * base
+    return base, SIZE_STEP[family], longest if limit is None else min(longest, limit)
+
+
+def decode_shifted(vae: Any, latents: torch.Tensor) -> torch.Tensor:
+    """Latents as the transformer sees them, ``(z - shift) · scale``, back through the VAE to pixels."""
+    z = latents.to(vae.device, vae.dtype) / vae.config.scaling_factor + vae.config.shift_factor
+    return vae.decode(z, return_dict=False)[0]
