@@ -22,9 +22,9 @@ import discord
 from bot import messages
 from bot.blocking import BlockingExecutor
 from bot.prompt import ParserOptions, UnknownModel, parse_prompt
-from worker.cards import ModelCard
+from worker.cards import ModelCard, unsupported
 from worker.fleet import Fleet, LiveModel
-from worker.spec import JobKind, JobSpec, PromptFields, output_side
+from worker.spec import JobSpec, PromptFields, output_side
 
 
 class ModelRefused(Exception):
@@ -132,16 +132,8 @@ def find(live: list[LiveModel], name: str) -> LiveModel | None:
 
 def check_job(spec: JobSpec, card: ModelCard) -> None:
     """Refuse (ModelRefused) what ``card``'s model cannot do: a flag its family lacks, or too large an image."""
-    prompt, can = spec.prompt, card.capabilities
-    if prompt.tile and not can.tile:
-        raise ModelRefused(messages.not_supported("--tile", card.name, "it cannot make seamless tiles"))
-    if prompt.negative is not None and not can.negative_prompt:
-        raise ModelRefused(messages.not_supported("--no", card.name, "it takes no negative prompt"))
-    if (len(prompt.prompts) > 1 or prompt.prompts[0].weight != 1.0) and not can.weights:
-        raise ModelRefused(messages.not_supported("`::` multi-prompt weights", card.name, "it takes one prompt"))
-    if spec.kind in (JobKind.VARIATION, JobKind.UPSCALE) and not can.img2img:
-        what = "Variations" if spec.kind is JobKind.VARIATION else "Upscales"
-        raise ModelRefused(messages.not_supported(what, card.name, "it cannot start from an image"))
+    if (missing := unsupported(spec.kind, spec.prompt, card.capabilities)) is not None:
+        raise ModelRefused(messages.not_supported(missing.flag, card.name, missing.why))
     side = output_side(spec)
     if side > card.max_side:
         raise ModelRefused(messages.too_large(side, card.name, card.max_side))

@@ -8,9 +8,11 @@ Cards travel as JSON; unknown fields are rejected, so a newer worker's card is n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from worker.spec import GuidanceCurve
+from worker.spec import GuidanceCurve, JobKind, PromptFields
 
 
 class Capabilities(BaseModel):
@@ -24,6 +26,36 @@ class Capabilities(BaseModel):
     tile: bool = True  # --tile (seamless padding of the denoiser's convolutions)
     img2img: bool = True  # variations and upscales
     inpaint: bool = False  # Vary (Region) and the editing tools
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A flag a family cannot honour: the flag as the user names it, and why (a clause starting with "it")."""
+
+    flag: str
+    why: str
+
+
+# The stylize a prompt has when it says none: the one value a family without a stylize capability accepts.
+DEFAULT_STYLIZE: int = PromptFields.model_fields["stylize"].default
+
+
+def unsupported(kind: JobKind, prompt: PromptFields, can: Capabilities) -> Unsupported | None:
+    """The first thing in a job that ``can`` does not cover, or None. The one rule for both sides: the bot refuses
+    such a job before queueing it, and the engine refuses it (code ``unsupported``) should one arrive anyway."""
+    if prompt.negative and prompt.negative.strip() and not can.negative_prompt:
+        return Unsupported("--no", "it has no negative prompt")
+    if any(part.weight < 0 for part in prompt.prompts) and not can.negative_prompt:
+        return Unsupported("negative `::` weights", "it has no negative prompt")
+    if len(prompt.prompts) > 1 and not can.weights:
+        return Unsupported("`::` multi-prompt weights", "it cannot blend several prompts")
+    if prompt.stylize != DEFAULT_STYLIZE and not can.stylize:
+        return Unsupported("--stylize", "its guidance is fixed and it has no house style to blend")
+    if prompt.tile and not can.tile:
+        return Unsupported("--tile", "it cannot make seamless tiles")
+    if kind in (JobKind.VARIATION, JobKind.UPSCALE) and not can.img2img:
+        return Unsupported("Variations" if kind is JobKind.VARIATION else "Upscales", "it cannot start from an image")
+    return None
 
 
 class ModelCard(BaseModel):

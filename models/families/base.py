@@ -23,11 +23,9 @@ from torch import nn
 
 from models.preview import Projection
 from models.settings import EngineSettings
-from worker.cards import Capabilities
-from worker.spec import GuidanceCurve, JobKind, JobSpec, PromptFields
+from worker.cards import Capabilities, unsupported
+from worker.spec import GuidanceCurve, JobSpec, PromptFields
 
-# --stylize's default: a family that cannot honour --stylize still takes the default look.
-DEFAULT_STYLIZE = PromptFields.model_fields["stylize"].default
 # --ar offers at most 4:1 at about base² pixels (a long side of 2 × base), and an upscale doubles that.
 MAX_SIDE_PER_BASE = 4
 
@@ -102,18 +100,7 @@ class Registration:
 
 
 def refusal(spec: JobSpec, facts: FamilyFacts) -> str | None:
-    """Why this family cannot honour ``spec`` as asked (a user-facing sentence), or None when it can."""
-    can, fields, label = facts.capabilities, spec.prompt, facts.label
-    if fields.negative and fields.negative.strip() and not can.negative_prompt:
-        return f"{label} has no negative prompt (it runs without classifier-free guidance), so --no cannot work"
-    if any(part.weight < 0 for part in fields.prompts) and not can.negative_prompt:
-        return f"{label} has no negative prompt, so negative :: weights cannot work"
-    if len(fields.prompts) > 1 and not can.weights:
-        return f"{label} cannot blend :: multi-prompts (its text tokens differ in length per prompt)"
-    if fields.stylize != DEFAULT_STYLIZE and not can.stylize:
-        return f"{label} has no house style to blend and a fixed guidance scale, so --stylize cannot work"
-    if fields.tile and not can.tile:
-        return f"{label} cannot make seamless tiles (--tile pads convolutions; its denoiser is a transformer)"
-    if spec.kind in (JobKind.VARIATION, JobKind.UPSCALE) and not can.img2img:
-        return f"{label} has no image-to-image pipeline, so it cannot make {spec.kind} jobs"
-    return None
+    """Why this family cannot honour ``spec`` as asked (a user-facing sentence), or None when it can; the rule is
+    the bot's too (``worker.cards.unsupported``)."""
+    missing = unsupported(spec.kind, spec.prompt, facts.capabilities)
+    return None if missing is None else f"{facts.label} cannot honour {missing.flag}: {missing.why}"

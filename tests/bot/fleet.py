@@ -39,7 +39,7 @@ PLAIN = ModelCard(
     max_side=1024,
     default_steps=4,
     guidance=GuidanceCurve(at_0=3.5, at_100=3.5, at_1000=3.5),
-    capabilities=Capabilities(negative_prompt=False, weights=False, tile=False, img2img=False),
+    capabilities=Capabilities(negative_prompt=False, weights=False, stylize=False, tile=False, img2img=False),
 )
 
 

@@ -158,10 +158,17 @@ def test_an_offline_default_is_refused_not_replaced(services: BotServices) -> No
 
 @pytest.mark.parametrize(
     ("prompt", "what"),
-    [("a tile --tile", "--tile"), ("a fox --no trees", "--no"), ("hot:: dog::2", "`::` multi-prompt weights")],
+    [
+        ("a tile --tile", "--tile"),
+        ("a fox --no trees", "--no"),
+        ("hot:: dog::2", "`::` multi-prompt weights"),
+        ("a fox:: trees::-0.5", "negative `::` weights"),
+        ("a fox --stylize 250", "--stylize"),
+    ],
 )
 def test_flags_the_family_cannot_honour_are_refused(services: BotServices, prompt: str, what: str) -> None:
-    """--tile, --no and `::` weights on a model whose card lacks them are refused, naming the flag; nothing queued."""
+    """--tile, --no, `::` weights (negative ones too) and --stylize on a model whose card lacks them are refused,
+    naming the flag; nothing queued."""
     publish(services, PLAIN)
 
     async def scenario() -> list[Shown]:

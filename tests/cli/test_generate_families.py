@@ -62,4 +62,4 @@ def test_a_flag_the_family_cannot_honour_exits_1(folders: dict[str, Path], monke
     monkeypatch.setenv("IMAGINE_DEVICE", "cpu")
     monkeypatch.setenv("IMAGINE_BASE_RESOLUTION", str(BASE))
     assert main(["generate", "a red fox --tile", "-o", str(tmp_path)]) == 1
-    assert "FLUX.1 [schnell] cannot make seamless tiles" in capsys.readouterr().err
+    assert "FLUX.1 [schnell] cannot honour --tile: it cannot make seamless tiles" in capsys.readouterr().err

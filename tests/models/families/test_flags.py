@@ -53,9 +53,9 @@ def test_no_and_negative_weights_are_refused_without_cfg(variant: str, family_en
     engine = family_engine(variant)
     label = engine.adapter.facts.label
     assert not engine.card().capabilities.negative_prompt and engine.settings.default_negative == ""
-    _refused(engine, rf"{re.escape(label)} has no negative prompt.*--no", negative="blurry")
+    _refused(engine, rf"{re.escape(label)} cannot honour --no: it has no negative prompt", negative="blurry")
     if engine.card().capabilities.weights:
-        _refused(engine, "negative :: weights", prompt=[("a fox", 1.0), ("a castle", -0.5)])
+        _refused(engine, "negative `::` weights", prompt=[("a fox", 1.0), ("a castle", -0.5)])
 
 
 @pytest.mark.parametrize("variant", BLENDING)
@@ -114,8 +114,8 @@ def test_z_image_refuses_what_its_variable_length_captions_cannot_do(family_engi
     capabilities = engine.card().capabilities
     assert not (capabilities.weights or capabilities.stylize or capabilities.negative_prompt)
     assert engine.settings.house_style == ""
-    _refused(engine, "cannot blend :: multi-prompts", prompt=[("a fox", 1.0), ("a castle", 2.0)])
-    _refused(engine, "--stylize cannot work", stylize=250)
+    _refused(engine, "cannot honour `::` multi-prompt weights", prompt=[("a fox", 1.0), ("a castle", 2.0)])
+    _refused(engine, "cannot honour --stylize", stylize=250)
     plain, raw = engine.run(spec_for(engine)), engine.run(spec_for(engine, raw=True))
     assert mean_distance(plain.images, raw.images) == 0
 
