@@ -297,7 +297,9 @@ class Stack:
 
     def spec(self, job_id: str) -> JobSpec:
         """A job's stored spec."""
-        return JobSpec.from_json(self.redis.get(worker_keys.spec(job_id)))
+        raw = self.redis.get(worker_keys.spec(job_id))
+        assert raw is not None, f"job {job_id} has no stored spec"
+        return JobSpec.from_json(raw)
 
     def messages(self, channel: Channel | None = None, viewer: User | None = None) -> list[Message]:
         return self.run(_call(lambda: self.discord.messages(channel or self.channel, viewer=viewer)))
@@ -319,7 +321,7 @@ class Stack:
         return self.wait(find, timeout, "a matching message")
 
 
-def labels(message: Message) -> list[str]:
+def labels(message: Message) -> list[str | None]:
     """The message's buttons by label (or emoji), in order."""
     return [b.get("label") or (b.get("emoji") or {}).get("name") for b in message.buttons]
 
