@@ -69,7 +69,7 @@ class Workers:
         self.exits: dict[str, str] = {}  # the name it ran under → how it ended
 
     def running(self, rq_name: str) -> Process:
-        """The worker process behind an RQ worker name (``<--name>-<generation>``)."""
+        """The worker process behind an RQ worker name (``<--name>-<generation>.<pid>``)."""
         name = rq_name.rsplit("-", 1)[0]
         for process in self.stack.workers.values():
             if process.args[-1] == name:

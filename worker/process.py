@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import signal
 import threading
 import time
@@ -223,7 +224,7 @@ def _work(
                 _stop_between_workers()
             worker: ImagineWorker | None = None
             try:
-                worker = _rq_worker(connection, model, modes, settings, f"{name}-{generation}" if name else None)
+                worker = _rq_worker(connection, model, modes, settings, _rq_name(name, generation))
                 # RQ pins its logger to INFO at import; follow the level this process configured instead.
                 worker.work(burst=burst, logging_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()))
                 backoff = 1.0
@@ -241,6 +242,13 @@ def _work(
             backoff = 1.0 if _wait_for_redis(connection, backoff) else min(backoff * 2, 30.0)
     except StopRequested:  # SIGTERM/SIGINT between RQ workers: no job is running
         return processed
+
+
+def _rq_name(name: str | None, generation: int) -> str | None:
+    """The RQ worker's name for ``--name``: ``<name>-<generation>.<pid>``. RQ keeps a dead worker's registration
+    until it lapses (up to a minute), and refuses a second worker of the same name meanwhile, so a supervisor that
+    restarts a killed ``imagine worker --name w`` at once needs the process in the name."""
+    return f"{name}-{generation}.{os.getpid()}" if name else None
 
 
 def _rq_worker(
