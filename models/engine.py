@@ -4,8 +4,8 @@
   batches it), cell i from seed ``seed + i`` so any cell can be regenerated alone; then a 2×2 grid.
 * variation: four images by img2img from the source cell; strength 0.85 (strong: new composition, same
   subject and palette) or 0.5 (subtle: same composition, new details).
-* upscale: one image at 2× per side: Lanczos, then img2img refinement at strength 0.25 (subtle: sharpen what is
-  there) or 0.45 (creative: invent new fine detail), with VAE tiling for large outputs.
+* upscale: one image at 2× per side: Lanczos, then img2img refinement at the family's strength (subtle: sharpen what
+  is there; creative: new fine detail, same composition; ``FamilyFacts.upscale_strength``), VAE-tiled when large.
 
 Steps and guidance are the spec's: ``imagine generate`` (and the bot, from the worker's model card) fill
 ``spec.steps`` with ``steps_for_quality(<the card's default steps>, --quality)`` and ``spec.guidance`` from --stylize
@@ -55,8 +55,8 @@ __all__ = ["Cancelled", "Engine", "EngineError", "EngineResult", "Progress"]
 logger = logging.getLogger(__name__)
 
 # img2img strength: the share of the noise schedule re-run from the source (1.0 ignores the source).
+# Upscales: each family's ``FamilyFacts.upscale_strength`` (models/families/base.py, flow.py).
 VARIATION_STRENGTH = {Strength.STRONG: 0.85, Strength.SUBTLE: 0.5}
-UPSCALE_STRENGTH = {Strength.SUBTLE: 0.25, Strength.CREATIVE: 0.45}
 UPSCALE_FACTOR = 2
 
 
@@ -147,7 +147,7 @@ class Engine:
         )
         logger.info("job %s: %s %sx%s seed %s", spec.id, spec.kind, width, height, spec.seed)
         timings: dict[str, float] = {}
-        strength = strength_for(spec)
+        strength = strength_for(spec, self.adapter.facts)
         with (
             memory.out_of_memory_fails(spec.id),
             torch.inference_mode(),
@@ -293,12 +293,12 @@ class Engine:
         return result
 
 
-def strength_for(spec: JobSpec) -> float | None:
-    """img2img strength of a follow-up (None for jobs that start from noise)."""
+def strength_for(spec: JobSpec, facts: base.FamilyFacts) -> float | None:
+    """img2img strength of a follow-up on this family (None for jobs that start from noise)."""
     if spec.kind is JobKind.VARIATION and spec.strength is not None:
         return VARIATION_STRENGTH[spec.strength]
     if spec.kind is JobKind.UPSCALE and spec.strength is not None:
-        return UPSCALE_STRENGTH[spec.strength]
+        return facts.upscale_strength[spec.strength]
     return None
 
 

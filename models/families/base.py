@@ -13,8 +13,8 @@ engine's own check for a spec that arrives anyway).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
@@ -24,10 +24,14 @@ from torch import nn
 from models.preview import Projection
 from models.settings import EngineSettings
 from worker.cards import Capabilities, unsupported
-from worker.spec import GuidanceCurve, JobSpec, PromptFields
+from worker.spec import GuidanceCurve, JobSpec, PromptFields, Strength
 
 # --ar offers at most 4:1 at about base² pixels (a long side of 2 × base), and an upscale doubles that.
 MAX_SIDE_PER_BASE = 4
+# Upscale img2img strength (the share of the sampler's schedule re-run over the Lanczos 2× image), chosen on the demo
+# model by bench/upscale.py (docs/demo-model.md): the strongest refinement that keeps the downscaled result's SSIM
+# against the source ≥ 0.9 (subtle) and ≥ 0.8 (creative) for every measured source. Flow families: flow.py.
+UPSCALE_STRENGTH: Mapping[Strength, float] = {Strength.SUBTLE: 0.2, Strength.CREATIVE: 0.3}
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class FamilyFacts:
     guidance: GuidanceCurve  # --stylize → the pipeline's guidance_scale, in the family's own convention
     capabilities: Capabilities
     sampler: str  # as image metadata names it
+    # Upscale img2img strength per Strength: nominal strengths mean different noise on different schedules.
+    upscale_strength: Mapping[Strength, float] = field(default_factory=lambda: dict(UPSCALE_STRENGTH))
 
 
 class PromptConditioning(Protocol):

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -22,8 +23,14 @@ from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 from models.families.base import MAX_SIDE_PER_BASE
 from models.sampling import FlowMatchEulerWithEstimate
 from worker.sizes import BASE_RESOLUTION, SIZE_STEP
+from worker.spec import Strength
 
 SAMPLER = "Euler (flow matching)"
+# Upscale img2img strength: a nominal strength t starts these schedules at σ = shift·t / (1 + (shift − 1)·t), far
+# noisier than on SD's (at shift 3, 0.25 starts at σ 0.5). These start at the noise of the demo model's measured
+# choice (base.UPSCALE_STRENGTH, bench/upscale.py's start σ column) on a shift-3 schedule (SD3/3.5, Z-Image); FLUX.1
+# [dev] and FLUX.2 [klein] shift more with image size, so there they are still stronger than intended.
+UPSCALE_STRENGTH: Mapping[Strength, float] = {Strength.SUBTLE: 0.04, Strength.CREATIVE: 0.08}
 
 
 def use_flow_scheduler(pipe: DiffusionPipeline) -> None:

@@ -64,6 +64,7 @@ class Flux:
             guidance=curve,
             capabilities=Capabilities(negative_prompt=self.true_cfg, tile=False),
             sampler=flow.SAMPLER,
+            upscale_strength=flow.UPSCALE_STRENGTH,
         )
         self.projection = fit_projection(pipe.vae)
 

@@ -77,6 +77,7 @@ class Flux2Klein:
             guidance=curve,
             capabilities=Capabilities(negative_prompt=self.variant == "base", tile=False),
             sampler=flow.SAMPLER,
+            upscale_strength=flow.UPSCALE_STRENGTH,
         )
         channels = 4 * pipe.vae.config.latent_channels
         self.projection = fit_decoder(self._decode_tokens, channels, TOKEN_PIXELS, size=8 * TOKEN_PIXELS)

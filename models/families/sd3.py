@@ -73,6 +73,7 @@ class StableDiffusion3:
             guidance=curve,
             capabilities=Capabilities(tile=False),
             sampler=flow.SAMPLER,
+            upscale_strength=flow.UPSCALE_STRENGTH,
         )
         self.projection = fit_projection(pipe.vae)
 

@@ -84,6 +84,7 @@ class ZImage:
             guidance=TURBO_GUIDANCE,
             capabilities=Capabilities(negative_prompt=False, weights=False, stylize=False, tile=False),
             sampler=flow.SAMPLER,
+            upscale_strength=flow.UPSCALE_STRENGTH,
         )
         self.projection = fit_projection(pipe.vae)
         self._empty = self._caption("")

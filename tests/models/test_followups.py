@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.engine import UPSCALE_STRENGTH, VARIATION_STRENGTH, Engine, EngineError
+from models.engine import VARIATION_STRENGTH, Engine, EngineError
+from models.families import base, flow
 from tests.models.conftest import SIZE, distance, make_spec
 from worker.engine import ErrorCode
 from worker.spec import JobKind, Strength
@@ -21,10 +22,13 @@ def _variation(engine: Engine, source: Image.Image, strength: Strength, seed: in
     return engine.run(make_spec(kind=JobKind.VARIATION, strength=strength, seed=seed), source=source)
 
 
-def test_documented_strengths() -> None:
-    """Strong variations re-run 85 % of the noise schedule, subtle 50 %; upscales 25 % / 45 %."""
+def test_documented_strengths(engine: Engine) -> None:
+    """Strong variations re-run 85 % of the noise schedule, subtle 50 %; SD upscales 20 % / 30 % (chosen by
+    bench/upscale.py on the demo model), flow-matching upscales 4 % / 8 % (the same starting noise at shift 3)."""
     assert VARIATION_STRENGTH == {Strength.STRONG: 0.85, Strength.SUBTLE: 0.5}
-    assert UPSCALE_STRENGTH == {Strength.SUBTLE: 0.25, Strength.CREATIVE: 0.45}
+    assert base.UPSCALE_STRENGTH == {Strength.SUBTLE: 0.2, Strength.CREATIVE: 0.3}
+    assert flow.UPSCALE_STRENGTH == {Strength.SUBTLE: 0.04, Strength.CREATIVE: 0.08}
+    assert engine.adapter.facts.upscale_strength == base.UPSCALE_STRENGTH
 
 
 def test_variations_are_four_new_images_near_the_source(engine: Engine, source: Image.Image) -> None:
@@ -50,12 +54,12 @@ def test_variations_are_reproducible(engine: Engine, source: Image.Image) -> Non
 
 def test_upscale_doubles_each_side(engine: Engine, source: Image.Image) -> None:
     """An upscale returns one image at 2× per side, no grid; subtle stays closer to plain Lanczos than creative."""
-    # Refinement runs steps × strength steps: enough steps that subtle (3) and creative (5) differ.
-    result = engine.run(make_spec(kind=JobKind.UPSCALE, strength=Strength.SUBTLE, steps=12), source=source)
+    # Refinement runs steps × strength steps: enough steps that subtle (4) and creative (6) differ.
+    result = engine.run(make_spec(kind=JobKind.UPSCALE, strength=Strength.SUBTLE, steps=20), source=source)
     assert len(result.images) == 1 and result.grid is None
     assert result.images[0].size == (2 * SIZE, 2 * SIZE) == (result.width, result.height)
     lanczos = source.resize((2 * SIZE, 2 * SIZE), Image.Resampling.LANCZOS)
-    creative = engine.run(make_spec(kind=JobKind.UPSCALE, strength=Strength.CREATIVE, steps=12), source=source)
+    creative = engine.run(make_spec(kind=JobKind.UPSCALE, strength=Strength.CREATIVE, steps=20), source=source)
     assert distance(lanczos, result.images[0]) < distance(lanczos, creative.images[0])
     assert list(result.files()) == ["1.png"]
 
