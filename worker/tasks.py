@@ -185,6 +185,11 @@ def _generate(rt: Runtime, spec: JobSpec, cancel: CancelCheck, started: float) -
         log.warning("job %s: timed out after %d s", spec.id, rt.settings.job_timeout_s)
         reason = f"The job took longer than {rt.settings.job_timeout_s} seconds and was stopped."
         return _fail(rt, spec, ErrorCode.TIMEOUT, reason)
+    except redis.exceptions.RedisError as exc:
+        # Redis went away mid-job (storing the images, reading a source): not the job's failure. It propagates, so
+        # the job runs again (RQ's retry, or registry cleanup once its heartbeat lapses); runs are idempotent.
+        log.warning("job %s: Redis failed mid-job (%s); it will run again", spec.id, exc)
+        raise
     except Exception:
         log.exception("job %s: failed", spec.id)
         return _fail(rt, spec, ErrorCode.INTERNAL, INTERNAL_ERROR)

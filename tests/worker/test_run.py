@@ -184,3 +184,28 @@ def test_job_run_again_after_done_delivers_nothing_twice(settings: QueueSettings
     assert drain(settings, engine=engine) == 1
     assert engine.runs == []
     assert [e.type for e in EventLog(connection).history(spec.id)].count(EventType.DONE) == 1
+
+
+def test_redis_failing_while_files_are_stored_runs_the_job_again(
+    settings: QueueSettings, connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis gone while a finished job stores its images is not the job's failure: it runs again and ends done."""
+    from worker.store import RedisStore
+
+    put = RedisStore.put
+    failures = iter([redis.exceptions.ConnectionError("Connection closed by server.")])
+
+    def flaky_put(self: RedisStore, job_id: str, name: str, data: bytes) -> str:
+        if name.startswith("grid.") and (error := next(failures, None)) is not None:
+            raise error
+        return put(self, job_id, name, data)
+
+    monkeypatch.setattr(RedisStore, "put", flaky_put)
+    settings = settings.model_copy(update={"max_retries": 1})
+    spec = make_spec()
+    JobQueue(connection, settings).enqueue(spec)
+    engine = fakes.FakeEngine()
+    drain(settings, engine=engine)
+    events = EventLog(connection).history(spec.id)
+    assert [e.type for e in events if e.terminal] == [EventType.DONE], events[-1].data
+    assert len(engine.runs) == 2  # the second run stored its images
