@@ -61,13 +61,17 @@ def machine(accelerator: str | None = None) -> str:
 
 
 def commit() -> str:
-    """The measured commit (short hash), marked ``+changes`` when the tree differs from it."""
+    """The measured commit (short hash), marked ``+changes`` when the code (not docs/) differs from it."""
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True
+            # Documents do not count: a bench writing its section into docs/ must not mark the next one's commit.
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
