@@ -19,6 +19,8 @@ import torch
 # From the defining modules: to a type checker, diffusers' top-level names are placeholder classes (see loader.py).
 from diffusers.pipelines.auto_pipeline import AutoPipelineForImage2Image, AutoPipelineForInpainting
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
+from PIL import Image
+from torch import nn
 
 from models.families.base import MAX_SIDE_PER_BASE
 from models.sampling import FlowMatchEulerWithEstimate
@@ -58,3 +60,27 @@ def decode_shifted(vae: Any, latents: torch.Tensor) -> torch.Tensor:
     """Latents as the transformer sees them, ``(z - shift) · scale``, back through the VAE to pixels."""
     z = latents.to(vae.device, vae.dtype) / vae.config.scaling_factor + vae.config.shift_factor
     return vae.decode(z, return_dict=False)[0]
+
+
+class LatentImagePipelines:
+    """What SD3 and Z-Image share as adapters: their pipelines take a guidance scale, the size, and for img2img
+    the images with a strength; latents come back unpacked and decode with the VAE's shift."""
+
+    pipe: Any
+
+    def call_kwargs(
+        self, guidance: float, width: int, height: int, images: list[Image.Image] | None, strength: float | None
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"guidance_scale": guidance, "width": width, "height": height}
+        if images is not None:
+            kwargs.update(image=images, strength=strength)
+        return kwargs
+
+    def decode(self, latents: torch.Tensor, width: int, height: int) -> torch.Tensor:
+        return decode_shifted(self.pipe.vae, latents)
+
+    def spatial(self, latents: torch.Tensor, width: int, height: int) -> torch.Tensor:
+        return latents
+
+    def tile_modules(self) -> tuple[nn.Module, ...]:
+        return ()

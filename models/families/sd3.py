@@ -24,12 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 # From the defining modules: to a type checker, diffusers' top-level names are placeholder classes (see loader.py).
 from diffusers.pipelines.stable_diffusion_3.pipeline_stable_diffusion_3 import StableDiffusion3Pipeline
-from PIL import Image
-from torch import nn
 
 from models.families import flow
 from models.families.base import FamilyFacts, Registration
@@ -49,7 +45,7 @@ VARIANTS: dict[str, tuple[str, int, GuidanceCurve]] = {
 }
 
 
-class StableDiffusion3:
+class StableDiffusion3(flow.LatentImagePipelines):
     """A loaded SD3-family pipeline, its img2img and inpaint twins, and the family's facts."""
 
     def __init__(self, pipe: StableDiffusion3Pipeline, settings: EngineSettings, name: str):
@@ -91,23 +87,6 @@ class StableDiffusion3:
             max_sequence_length=MAX_SEQUENCE_LENGTH,
         )
         return Encoded(embeds=embeds, pooled=pooled)
-
-    def call_kwargs(
-        self, guidance: float, width: int, height: int, images: list[Image.Image] | None, strength: float | None
-    ) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"guidance_scale": guidance, "width": width, "height": height}
-        if images is not None:
-            kwargs.update(image=images, strength=strength)
-        return kwargs
-
-    def decode(self, latents: torch.Tensor, width: int, height: int) -> torch.Tensor:
-        return flow.decode_shifted(self.pipe.vae, latents)
-
-    def spatial(self, latents: torch.Tensor, width: int, height: int) -> torch.Tensor:
-        return latents
-
-    def tile_modules(self) -> tuple[nn.Module, ...]:
-        return ()
 
 
 def variant_of(pipe: StableDiffusion3Pipeline) -> str:

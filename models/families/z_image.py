@@ -26,8 +26,6 @@ import torch
 
 # From the defining modules: to a type checker, diffusers' top-level names are placeholder classes (see loader.py).
 from diffusers.pipelines.z_image.pipeline_z_image import ZImagePipeline
-from PIL import Image
-from torch import nn
 
 from models.families import flow
 from models.families.base import FamilyFacts, Registration
@@ -62,7 +60,7 @@ class CaptionConditioning:
         return {"prompt_embeds": self.embeds, "negative_prompt_embeds": self.negative}
 
 
-class ZImage:
+class ZImage(flow.LatentImagePipelines):
     """A loaded Z-Image pipeline, its img2img and inpaint twins, and the family's facts."""
 
     def __init__(self, pipe: ZImagePipeline, settings: EngineSettings, name: str):
@@ -106,23 +104,6 @@ class ZImage:
             max_sequence_length=MAX_SEQUENCE_LENGTH,
         )
         return embeds[0]
-
-    def call_kwargs(
-        self, guidance: float, width: int, height: int, images: list[Image.Image] | None, strength: float | None
-    ) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"guidance_scale": guidance, "width": width, "height": height}
-        if images is not None:
-            kwargs.update(image=images, strength=strength)
-        return kwargs
-
-    def decode(self, latents: torch.Tensor, width: int, height: int) -> torch.Tensor:
-        return flow.decode_shifted(self.pipe.vae, latents)
-
-    def spatial(self, latents: torch.Tensor, width: int, height: int) -> torch.Tensor:
-        return latents
-
-    def tile_modules(self) -> tuple[nn.Module, ...]:
-        return ()
 
 
 REGISTRATION = Registration(name="Z-Image", pipelines=(ZImagePipeline,), adapter=ZImage, transformer=True)
